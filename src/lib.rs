@@ -1,0 +1,3 @@
+//! netc: a compiler for hand-written convolutional networks.
+
+pub mod tensor;
