@@ -1,0 +1,39 @@
+//! The front half of the pipeline as one call: text -> AST -> IR -> checked IR.
+
+use crate::check;
+use crate::diag::{Diagnostic, has_errors};
+use crate::ir::{self, Graph, LowerOptions};
+use crate::syntax::{SourceMap, load_program};
+use std::path::Path;
+
+/// A compiled (checked) network with the sources its diagnostics point into.
+pub struct Compilation {
+    pub sources: SourceMap,
+    pub graph: Graph,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compilation {
+    pub fn has_errors(&self) -> bool {
+        has_errors(&self.diagnostics)
+    }
+}
+
+/// Checks `source` (named `name`; imports resolve relative to `dir`).
+pub fn compile_source(name: &str, source: String, dir: &Path, options: &LowerOptions) -> Compilation {
+    let mut sources = SourceMap::new();
+    let (program, mut diagnostics) = load_program(&mut sources, name, source, dir);
+    let (mut graph, lower_diags) = ir::lower(&program, options);
+    diagnostics.extend(lower_diags);
+    diagnostics.extend(check::check(&mut graph));
+    // Errors first, then in source order, so output is stable.
+    diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.primary.span.file, d.primary.span.start));
+    Compilation { sources, graph, diagnostics }
+}
+
+/// Reads and checks a `.net` file.
+pub fn compile_file(path: &Path, options: &LowerOptions) -> std::io::Result<Compilation> {
+    let source = std::fs::read_to_string(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    Ok(compile_source(&path.display().to_string(), source, dir, options))
+}

@@ -1,0 +1,350 @@
+//! pest pairs -> typed AST. Syntax errors become E0001 diagnostics with the expected tokens in words.
+
+use super::ast::*;
+use super::{FileId, Span};
+use crate::diag::{Code, Diagnostic};
+use pest::Parser;
+use pest::iterators::Pair;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/net.pest"]
+struct NetParser;
+
+/// Words the grammar reserves (the `keyword` rule).
+const KEYWORDS: &[&str] = &[
+    "block",
+    "let",
+    "input",
+    "output",
+    "import",
+    "repeat",
+    "residual",
+    "shortcut",
+    "as",
+    "true",
+    "false",
+    "normalize",
+];
+
+/// Deeper bracket nesting than this is rejected before parsing, so no input can exhaust the stack.
+const MAX_NESTING: usize = 64;
+
+/// Parses one source file. On a syntax error, returns the single E0001 diagnostic for it.
+pub fn parse_file(file: FileId, src: &str) -> Result<File, Box<Diagnostic>> {
+    check_nesting(file, src)?;
+    pest::set_error_detail(true);
+    let mut pairs = NetParser::parse(Rule::file, src).map_err(|e| Box::new(syntax_error(file, src, e)))?;
+    let b = Builder { file };
+    let file_pair = pairs.next().expect("the file rule always yields one pair");
+    let items = file_pair.into_inner().filter(|p| p.as_rule() != Rule::EOI).map(|p| b.item(p)).collect();
+    Ok(File { items })
+}
+
+fn check_nesting(file: FileId, src: &str) -> Result<(), Box<Diagnostic>> {
+    let mut depth = 0usize;
+    let mut in_comment = false;
+    for (i, ch) in src.char_indices() {
+        match ch {
+            '\n' => in_comment = false,
+            '#' => in_comment = true,
+            '/' if src[i..].starts_with("//") => in_comment = true,
+            _ if in_comment => {}
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    let span = Span::new(file, i..i + 1);
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            Code::Syntax,
+                            format!("brackets nested more than {MAX_NESTING} deep"),
+                            span,
+                            "nesting limit reached here",
+                        )
+                        .with_help("split the expression or chain into named blocks or `let` bindings"),
+                    ));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn rule_words(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::ident => "a name",
+        Rule::number | Rule::dim => "a number",
+        Rule::string => "a quoted path",
+        Rule::shape | Rule::dims_x | Rule::dims_list => "a shape such as `3x224x224`",
+        Rule::chain | Rule::call => "a layer or block call",
+        Rule::expr | Rule::arg | Rule::named_arg => "a value",
+        Rule::EOI => "end of file",
+        Rule::import | Rule::input_decl | Rule::block_def | Rule::let_stmt | Rule::output_stmt => {
+            "`import`, `input`, `block`, `let` or `output`"
+        }
+        _ => return None,
+    })
+}
+
+fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let mut expected: Vec<String> = Vec::new();
+    if let Some(attempts) = e.parse_attempts() {
+        for t in attempts.expected_tokens() {
+            // Character ranges and single identifier characters come from inside `ident` and
+            // `number`; the rule words below say the same thing in words.
+            let s = t.to_string();
+            let inside_word =
+                s.contains("..") || (s.chars().count() == 1 && s.chars().all(|c| c.is_alphanumeric() || c == '_'));
+            if inside_word {
+                continue;
+            }
+            if !s.trim().is_empty() && !expected.iter().any(|x| x == &format!("`{s}`")) {
+                expected.push(format!("`{s}`"));
+            }
+        }
+    }
+    if let ErrorVariant::ParsingError { positives, .. } = &e.variant {
+        for r in positives {
+            if let Some(w) = rule_words(*r)
+                && !expected.iter().any(|x| x == w)
+            {
+                expected.push(w.to_string());
+            }
+        }
+    }
+    // Point at the offending token (up to the next space), or at the end of the file.
+    let rest = &src[pos.min(src.len())..];
+    let tok_len = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len()).clamp(1, 20);
+    let end = (pos + tok_len).min(src.len());
+    let end = (pos..=end).rev().find(|&i| src.is_char_boundary(i)).unwrap_or(pos);
+    let span = Span::new(file, pos..end.max(pos));
+    let found = if rest.is_empty() { "end of file".to_string() } else { format!("`{}`", &src[pos..end]) };
+    let expected_text = match expected.len() {
+        0 => "something else".to_string(),
+        1 => expected[0].clone(),
+        n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
+    };
+    let mut d = Diagnostic::error(
+        Code::Syntax,
+        format!("expected {expected_text}, found {found}"),
+        span,
+        format!("expected {expected_text}"),
+    );
+    let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    if expected.iter().any(|x| x == "a name") && KEYWORDS.contains(&word.as_str()) {
+        d.message = format!("`{word}` is a keyword and cannot be used as a name");
+        d = d.with_help(format!("choose another name, e.g. `{word}_out`"));
+    } else if rest.starts_with('=') && expected.iter().any(|x| x == "`->`") {
+        d = d.with_help("layers are chained with `->`; to name a tensor write `let name = chain`");
+    } else if expected.iter().any(|x| x == "`,`") && expected.iter().any(|x| x == "`)`") {
+        d = d.with_help("separate arguments with commas: `conv(64, 3, stride = 2)`");
+    }
+    d
+}
+
+struct Builder {
+    file: FileId,
+}
+
+impl Builder {
+    /// The pair's span without the whitespace pest's implicit skipping leaves at its end.
+    fn span(&self, p: &Pair<Rule>) -> Span {
+        let s = p.as_span();
+        let len = p.as_str().trim_end().len();
+        Span::new(self.file, s.start()..s.start() + len)
+    }
+
+    fn ident(&self, p: Pair<Rule>) -> Ident {
+        Ident { name: p.as_str().to_string(), span: self.span(&p) }
+    }
+
+    fn item(&self, p: Pair<Rule>) -> Item {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::import => {
+                let s = p.into_inner().next().expect("import has a string");
+                let inner = s.into_inner().next().expect("string has contents");
+                Item::Import { path: inner.as_str().to_string(), span }
+            }
+            Rule::input_decl => Item::Input(self.input_decl(p)),
+            Rule::block_def => Item::Block(self.block_def(p)),
+            Rule::let_stmt => Item::Let(self.let_stmt(p)),
+            Rule::output_stmt => Item::Output { chains: p.into_inner().map(|c| self.chain(c)).collect(), span },
+            r => unreachable!("grammar yields no item {r:?}"),
+        }
+    }
+
+    fn input_decl(&self, p: Pair<Rule>) -> InputDecl {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next().expect("input name"));
+        let shape = it.next().expect("input shape");
+        let shape_span = self.span(&shape);
+        let dims = shape
+            .into_inner()
+            .next()
+            .expect("shape form")
+            .into_inner()
+            .map(|d| (d.as_str().parse::<u64>().unwrap_or(u64::MAX), self.span(&d)))
+            .collect();
+        let normalize = it.next().map(|n| {
+            let nspan = self.span(&n);
+            (n.into_inner().next().map(|a| self.args(a)).unwrap_or_default(), nspan)
+        });
+        InputDecl { name, dims, shape_span, normalize, span }
+    }
+
+    fn block_def(&self, p: Pair<Rule>) -> BlockDef {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next().expect("block name"));
+        let mut params = Vec::new();
+        let mut next = it.next().expect("block body");
+        if next.as_rule() == Rule::params {
+            params = next.into_inner().map(|q| self.param(q)).collect();
+            next = it.next().expect("block body");
+        }
+        let mut lets = Vec::new();
+        let mut body = None;
+        for s in next.into_inner() {
+            match s.as_rule() {
+                Rule::let_stmt => lets.push(self.let_stmt(s)),
+                Rule::chain => body = Some(self.chain(s)),
+                r => unreachable!("grammar yields no body item {r:?}"),
+            }
+        }
+        BlockDef { name, params, lets, body: body.expect("body ends with a chain"), span }
+    }
+
+    fn param(&self, p: Pair<Rule>) -> Param {
+        let span = self.span(&p);
+        let mut name = None;
+        let mut ty = None;
+        let mut default = None;
+        for q in p.into_inner() {
+            match q.as_rule() {
+                Rule::ident if name.is_none() => name = Some(self.ident(q)),
+                Rule::ident => ty = Some(self.ident(q)),
+                Rule::expr => default = Some(self.expr(q)),
+                r => unreachable!("grammar yields no param part {r:?}"),
+            }
+        }
+        Param { name: name.expect("param name"), ty, default, span }
+    }
+
+    fn let_stmt(&self, p: Pair<Rule>) -> Let {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next().expect("let name"));
+        let chain = self.chain(it.next().expect("let chain"));
+        Let { name, chain, span }
+    }
+
+    fn chain(&self, p: Pair<Rule>) -> Chain {
+        let span = self.span(&p);
+        Chain { stages: p.into_inner().map(|s| self.stage(s)).collect(), span }
+    }
+
+    fn stage(&self, p: Pair<Rule>) -> Stage {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::call => Stage::Call(self.call(p)),
+            Rule::repeat => {
+                let mut it = p.into_inner();
+                let count = self.expr(it.next().expect("repeat count"));
+                let body = self.chain(it.next().expect("repeat body"));
+                Stage::Repeat { count, body, span }
+            }
+            Rule::residual => {
+                let keyword = Span::new(self.file, span.start..span.start + "residual".len());
+                let mut it = p.into_inner();
+                let body = self.chain(it.next().expect("residual body"));
+                let shortcut = it.next().map(|s| self.chain(s.into_inner().next().expect("shortcut chain")));
+                Stage::Residual { body, shortcut, span, keyword }
+            }
+            r => unreachable!("grammar yields no stage {r:?}"),
+        }
+    }
+
+    fn call(&self, p: Pair<Rule>) -> Call {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next().expect("callee"));
+        let mut args = None;
+        let mut label = None;
+        for q in it {
+            match q.as_rule() {
+                Rule::call_args => args = Some(q.into_inner().next().map(|a| self.args(a)).unwrap_or_default()),
+                Rule::ident => label = Some(self.ident(q)),
+                r => unreachable!("grammar yields no call part {r:?}"),
+            }
+        }
+        Call { name, args, label, span }
+    }
+
+    fn args(&self, p: Pair<Rule>) -> Vec<Arg> {
+        p.into_inner()
+            .map(|a| {
+                let span = self.span(&a);
+                match a.as_rule() {
+                    Rule::named_arg => {
+                        let mut it = a.into_inner();
+                        let name = self.ident(it.next().expect("arg name"));
+                        Arg { name: Some(name), value: self.expr(it.next().expect("arg value")), span }
+                    }
+                    _ => Arg { name: None, value: self.expr(a), span },
+                }
+            })
+            .collect()
+    }
+
+    fn expr(&self, p: Pair<Rule>) -> Expr {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::expr | Rule::term => {
+                let mut it = p.into_inner();
+                let mut lhs = self.expr(it.next().expect("operand"));
+                while let Some(op) = it.next() {
+                    let rhs = self.expr(it.next().expect("operand"));
+                    let op = match op.as_str() {
+                        "+" => BinOp::Add,
+                        "-" => BinOp::Sub,
+                        "*" => BinOp::Mul,
+                        _ => BinOp::Div,
+                    };
+                    let s = lhs.span.to(rhs.span);
+                    lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span: s };
+                }
+                lhs
+            }
+            Rule::unary => {
+                let inner: Vec<Pair<Rule>> = p.into_inner().collect();
+                let (negs, atom) = inner.split_at(inner.len() - 1);
+                let mut e = self.expr(atom[0].clone());
+                for _ in negs {
+                    e = Expr { kind: ExprKind::Neg(Box::new(e)), span };
+                }
+                e
+            }
+            Rule::number => {
+                let s = p.as_str();
+                let kind = if s.contains(['.', 'e', 'E']) {
+                    ExprKind::Float(s.parse().unwrap_or(f64::INFINITY))
+                } else {
+                    s.parse().map(ExprKind::Int).unwrap_or(ExprKind::Float(f64::INFINITY))
+                };
+                Expr { kind, span }
+            }
+            Rule::boolean => Expr { kind: ExprKind::Bool(p.as_str() == "true"), span },
+            Rule::ident => Expr { kind: ExprKind::Name(p.as_str().to_string()), span },
+            Rule::list => Expr { kind: ExprKind::List(p.into_inner().map(|e| self.expr(e)).collect()), span },
+            r => unreachable!("grammar yields no expression {r:?}"),
+        }
+    }
+}

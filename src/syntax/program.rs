@@ -1,0 +1,139 @@
+//! Loading a program: the prelude, the user's file and, transitively, the files it imports.
+
+use super::ast::{File, Item};
+use super::{FileId, SourceMap, Span, parse_file};
+use crate::diag::{Code, Diagnostic};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The prelude's source, compiled in.
+pub const PRELUDE: &str = include_str!("../../grammar/prelude.net");
+
+/// Every parsed file of a program. `files[0]` is the prelude; the main file comes last,
+/// after the files it imports (so later definitions shadow earlier ones).
+#[derive(Default)]
+pub struct Program {
+    pub files: Vec<(FileId, File)>,
+    pub main: FileId,
+}
+
+/// Files being loaded (an import of one of these is a cycle) and files already loaded.
+#[derive(Default)]
+struct Seen {
+    in_progress: HashSet<PathBuf>,
+    done: HashSet<PathBuf>,
+}
+
+/// Imports nested deeper than this are reported rather than followed.
+const MAX_IMPORT_DEPTH: usize = 32;
+
+/// Loads `main_source` (named `main_name`, resolving imports relative to `main_dir`).
+/// Files that fail to parse are skipped after reporting, so independent errors still surface.
+pub fn load_program(
+    sources: &mut SourceMap,
+    main_name: &str,
+    main_source: String,
+    main_dir: &Path,
+) -> (Program, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut program = Program::default();
+    let prelude = sources.add("<prelude>", PRELUDE);
+    match parse_file(prelude, PRELUDE) {
+        Ok(f) => program.files.push((prelude, f)),
+        Err(d) => diags.push(*d),
+    }
+    let main = sources.add(main_name, main_source);
+    program.main = main;
+    let mut seen = Seen::default();
+    if let Ok(p) = Path::new(main_name).canonicalize() {
+        seen.in_progress.insert(p);
+    }
+    load_file(sources, main, main_dir, &mut seen, 0, &mut program, &mut diags);
+    (program, diags)
+}
+
+fn load_file(
+    sources: &mut SourceMap,
+    file: FileId,
+    dir: &Path,
+    seen: &mut Seen,
+    depth: usize,
+    program: &mut Program,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let ast = match parse_file(file, sources.source(file)) {
+        Ok(ast) => ast,
+        Err(d) => {
+            diags.push(*d);
+            return;
+        }
+    };
+    for item in &ast.items {
+        if let Item::Import { path, span } = item
+            && let Some((id, canonical)) = open_import(sources, path, *span, dir, seen, depth, diags)
+        {
+            let sub_dir = canonical.parent().map(Path::to_path_buf).unwrap_or_default();
+            load_file(sources, id, &sub_dir, seen, depth + 1, program, diags);
+            seen.in_progress.remove(&canonical);
+            seen.done.insert(canonical);
+        }
+    }
+    program.files.push((file, ast));
+}
+
+fn open_import(
+    sources: &mut SourceMap,
+    path: &str,
+    span: Span,
+    dir: &Path,
+    seen: &mut Seen,
+    depth: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(FileId, PathBuf)> {
+    if depth >= MAX_IMPORT_DEPTH {
+        diags.push(Diagnostic::error(
+            Code::Import,
+            format!("imports nested more than {MAX_IMPORT_DEPTH} deep"),
+            span,
+            "this import is too deep",
+        ));
+        return None;
+    }
+    let full = dir.join(path);
+    let canonical = match full.canonicalize() {
+        Ok(c) => c,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(Code::Import, format!("cannot import `{path}`: {e}"), span, "imported here")
+                    .with_note(format!("looked for {}", full.display()))
+                    .with_help("import paths are relative to the importing file's folder"),
+            );
+            return None;
+        }
+    };
+    if seen.done.contains(&canonical) {
+        return None;
+    }
+    if !seen.in_progress.insert(canonical.clone()) {
+        diags.push(
+            Diagnostic::error(
+                Code::Import,
+                format!("import cycle: `{path}` is already being imported"),
+                span,
+                "imports a file that imports this one",
+            )
+            .with_help("move the shared blocks into a third file that both import"),
+        );
+        return None;
+    }
+    match std::fs::read_to_string(&canonical) {
+        Ok(text) => {
+            let id = sources.add(full.display().to_string(), text);
+            Some((id, canonical))
+        }
+        Err(e) => {
+            diags.push(Diagnostic::error(Code::Import, format!("cannot read `{path}`: {e}"), span, "imported here"));
+            None
+        }
+    }
+}
