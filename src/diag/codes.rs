@@ -47,6 +47,8 @@ codes! {
     NetworkInterface = "E0015", "missing or malformed input or output";
     RankMismatch = "E0016", "layer needs a feature map";
     WrongRole = "E0017", "tensor and layer names confused";
+    WeightsMismatch = "E0018", "weights do not match the network";
+    InputMismatch = "E0019", "input data does not match the network";
     UnusedTensor = "W0001", "unused tensor";
     PoolDropsPixels = "W0002", "pooling drops rows or columns";
 }

@@ -1,0 +1,114 @@
+//! Weights by name: loading them from files, generating them, and checking them against the
+//! network (one diagnostic that lists every missing, unexpected or mis-shaped tensor).
+
+mod init;
+
+pub use init::{Init, generate, units};
+
+use crate::diag::{Code, Diagnostic};
+use crate::ir::{Graph, Op};
+use crate::tensor::Tensor;
+use std::collections::BTreeMap;
+
+/// Named weight tensors (`<layer path>.weight`, `.bias`, `.running_mean`, ...).
+#[derive(Clone, Debug, Default)]
+pub struct Weights {
+    pub tensors: BTreeMap<String, Tensor>,
+}
+
+impl Weights {
+    pub fn new(tensors: impl IntoIterator<Item = (String, Tensor)>) -> Weights {
+        Weights { tensors: tensors.into_iter().collect() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.get(name)
+    }
+
+    /// Deterministic weights for every tensor a checked graph needs (see [`init`]).
+    pub fn generate(graph: &Graph, seed: u64) -> Weights {
+        let mut tensors = BTreeMap::new();
+        for n in graph.topo_order() {
+            let specs = graph.weight_specs(n);
+            let fan_in = specs.first().map_or(1, |(_, s)| s.iter().skip(1).product());
+            for (name, shape) in specs {
+                let kind = name.rsplit('.').next().unwrap_or("");
+                let init = match (&graph.g[n].op, kind) {
+                    (Op::BatchNorm { .. }, "weight") => Init::BnWeight,
+                    (Op::BatchNorm { .. }, "bias") => Init::BnBias,
+                    (Op::BatchNorm { .. }, "running_mean") => Init::BnMean,
+                    (Op::BatchNorm { .. }, _) => Init::BnVar,
+                    (_, "weight") => Init::He { fan_in },
+                    _ => Init::Bias { fan_in },
+                };
+                let data = generate(&name, shape.iter().product(), init, seed);
+                tensors.insert(name, Tensor::from_vec(&shape, data));
+            }
+        }
+        Weights { tensors }
+    }
+
+    /// Checks that the weights are exactly what the graph needs. Extra tensors, missing ones and
+    /// wrong shapes are all listed in one E0018 diagnostic pointing at the first affected layer.
+    pub fn validate(&self, graph: &Graph, source: &str) -> Result<(), Box<Diagnostic>> {
+        let mut missing = Vec::new();
+        let mut misshaped = Vec::new();
+        let mut expected = std::collections::BTreeSet::new();
+        let mut first_span = None;
+        for n in graph.topo_order() {
+            for (name, shape) in graph.weight_specs(n) {
+                match self.tensors.get(&name) {
+                    None => missing.push(format!("{name} {}", fmt_dims(&shape))),
+                    Some(t) if t.shape != shape => {
+                        misshaped.push(format!("{name}: file has {}, the layer needs {}", fmt_dims(&t.shape), fmt_dims(&shape)))
+                    }
+                    Some(_) => {
+                        expected.insert(name);
+                        continue;
+                    }
+                }
+                first_span.get_or_insert((graph.g[n].span, graph.g[n].path.clone()));
+                expected.insert(name);
+            }
+        }
+        let unexpected: Vec<String> = self
+            .tensors
+            .iter()
+            .filter(|(k, _)| !expected.contains(*k))
+            .map(|(k, t)| format!("{k} {}", fmt_dims(&t.shape)))
+            .collect();
+        if missing.is_empty() && misshaped.is_empty() && unexpected.is_empty() {
+            return Ok(());
+        }
+        let span = first_span.map(|(s, _)| s).or_else(|| graph.outputs.first().map(|o| o.span)).unwrap_or_default();
+        let label = first_span.map_or("the network".to_string(), |(_, p)| format!("`{p}` is the first layer affected"));
+        let mut d = Diagnostic::error(
+            Code::WeightsMismatch,
+            format!(
+                "weights in `{source}` do not match the network: {} missing, {} unexpected, {} with the wrong shape",
+                missing.len(),
+                unexpected.len(),
+                misshaped.len()
+            ),
+            span,
+            label,
+        );
+        for (title, list) in [("missing", &missing), ("wrong shape", &misshaped), ("unexpected", &unexpected)] {
+            if !list.is_empty() {
+                let shown: Vec<&String> = list.iter().take(20).collect();
+                let more = if list.len() > 20 { format!("\n  ... and {} more", list.len() - 20) } else { String::new() };
+                d = d.with_note(format!(
+                    "{title}:\n  {}{more}",
+                    shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  ")
+                ));
+            }
+        }
+        Err(Box::new(d.with_help(
+            "weights are named `<layer path>.weight`/`.bias` (batchnorm also `.running_mean`/`.running_var`) in PyTorch layout; `netc check --format json` lists every expected name and shape",
+        )))
+    }
+}
+
+fn fmt_dims(shape: &[usize]) -> String {
+    format!("[{}]", shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
+}
