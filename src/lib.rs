@@ -1,11 +1,15 @@
 //! netc: a compiler for hand-written convolutional networks.
 //!
-//! Data flows one way: text ([`syntax`]) -> IR ([`ir`]) -> checked IR ([`check`]) -> back ends.
+//! Data flows one way: text ([`syntax`]) -> IR ([`ir`]) -> checked IR ([`check`]) ->
+//! optimized IR ([`passes`]) -> execution plan ([`plan`]) -> back ends.
 //! [`compile`] runs the front half in one call; [`diag`] renders what went wrong.
 
 pub mod check;
 pub mod compile;
 pub mod diag;
+pub mod io;
 pub mod ir;
+pub mod passes;
 pub mod syntax;
 pub mod tensor;
+pub mod weights;

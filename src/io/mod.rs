@@ -1,0 +1,299 @@
+//! Readers and writers for the tensor files netc exchanges with Python: `.npy`, `.npz` and
+//! `.safetensors`.
+//!
+//! Every reader takes untrusted bytes: none of them panics, and none allocates more than the
+//! input can back (a header claiming a huge shape over a few bytes of data is an error, not an
+//! allocation). Every failure is an [`IoError`] whose message names the file, says what is
+//! wrong and, where there is one, how to fix it on the Python side.
+
+mod array;
+pub mod npy;
+pub mod npz;
+pub mod safetensors;
+
+pub use self::safetensors::{SafetensorsContents, parse_safetensors, read_safetensors, write_safetensors};
+pub use array::{Array, ArrayData};
+pub use npy::{parse_npy, read_npy, write_npy, write_npy_i64};
+pub use npz::{parse_npz, read_npz};
+
+use crate::tensor::Tensor;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// A failure to read or write a tensor file: which file, and what went wrong.
+#[derive(Debug)]
+pub struct IoError {
+    /// The file as shown to the user: its path, or `archive.npz (member w.npy)` inside an archive.
+    pub file: String,
+    /// What went wrong.
+    pub kind: IoErrorKind,
+}
+
+/// What went wrong in an [`IoError`]. Its `Display` is the message without the file name.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum IoErrorKind {
+    /// The operating system refused to read or write the file.
+    Os {
+        /// What netc was doing: "read" or "write".
+        action: &'static str,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file does not start with the magic bytes of the expected format.
+    BadMagic {
+        /// The format that was expected, e.g. ".npy".
+        format: &'static str,
+        /// The magic bytes expected, written for humans, e.g. `\x93NUMPY`.
+        expected: &'static str,
+        /// The first bytes actually found.
+        found: Vec<u8>,
+    },
+    /// The file ends before a part that must be there.
+    Truncated {
+        /// The part that is cut short, e.g. "the .npy header".
+        what: String,
+        /// Bytes that part needs, counted from the start of the file.
+        needed: u64,
+        /// Bytes the file holds.
+        len: u64,
+    },
+    /// An `.npy` format version netc does not read.
+    UnsupportedVersion {
+        /// Major version byte.
+        major: u8,
+        /// Minor version byte.
+        minor: u8,
+    },
+    /// A header that cannot be understood.
+    BadHeader {
+        /// The format whose header this is, e.g. ".npy".
+        format: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// An element type netc does not read.
+    UnsupportedDtype {
+        /// The type as the file spells it, with numpy's name where known: `complex64 ('<c8')`, `U64`.
+        dtype: String,
+        /// Which types the format reader does support, and how to convert.
+        hint: &'static str,
+    },
+    /// A Fortran-ordered (column-major) `.npy` array.
+    FortranOrder,
+    /// The data section is not the size the shape and element type require.
+    DataSize {
+        /// The shape the header declares.
+        shape: Vec<usize>,
+        /// Bytes per element.
+        elem_bytes: usize,
+        /// Bytes the shape requires.
+        expected: u64,
+        /// Bytes actually present.
+        actual: u64,
+    },
+    /// A shape whose element count or byte size overflows the address space.
+    ShapeOverflow {
+        /// The shape the header declares.
+        shape: Vec<usize>,
+    },
+    /// A `.npz` archive that the zip reader rejects.
+    Zip {
+        /// The zip reader's explanation.
+        detail: String,
+        /// Extra advice, empty when there is none.
+        hint: &'static str,
+    },
+    /// A `.npz` member that is not an `.npy` array.
+    NotAnArray {
+        /// The member's name inside the archive.
+        member: String,
+    },
+    /// A `.safetensors` file that the safetensors reader rejects.
+    Safetensors {
+        /// What is wrong.
+        detail: String,
+    },
+    /// Two tensors with the same name in one file.
+    DuplicateName {
+        /// The repeated name.
+        name: String,
+    },
+    /// A tensor to write whose data length does not match its shape.
+    InconsistentTensor {
+        /// The tensor's name, empty for a single-array file.
+        name: String,
+        /// Its declared shape.
+        shape: Vec<usize>,
+        /// Its actual number of elements.
+        len: usize,
+    },
+    /// A file extension [`read_tensors`] does not know.
+    UnknownExtension {
+        /// The extension found, without the dot; empty when there is none.
+        extension: String,
+    },
+}
+
+impl IoError {
+    /// An error about `file` (anything displayable: a path, or an archive member description).
+    pub fn new(file: impl fmt::Display, kind: IoErrorKind) -> IoError {
+        IoError { file: file.to_string(), kind }
+    }
+}
+
+impl fmt::Display for IoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.kind)
+    }
+}
+
+impl std::error::Error for IoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            IoErrorKind::Os { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// `[2, 3]`, the way shapes are written in messages.
+fn shape_str(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// Bytes as a Python-style byte string, for showing what was found instead of a magic number.
+fn escape_bytes(bytes: &[u8]) -> String {
+    bytes.iter().flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect()
+}
+
+impl fmt::Display for IoErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IoErrorKind::Os { action, source } => write!(f, "cannot {action} the file: {source}"),
+            IoErrorKind::BadMagic { format, expected, found } => {
+                if found.is_empty() {
+                    write!(f, "expected a {format} file (magic {expected}), found an empty file")
+                } else {
+                    write!(f, "expected a {format} file (magic {expected}), found \"{}\"", escape_bytes(found))
+                }
+            }
+            IoErrorKind::Truncated { what, needed, len } => write!(
+                f,
+                "file is truncated: {what} needs {needed} bytes but the file holds only {len}; \
+                 was it copied or downloaded completely?"
+            ),
+            IoErrorKind::UnsupportedVersion { major, minor } => write!(
+                f,
+                "unsupported .npy format version {major}.{minor}; netc reads versions 1.0, 2.0 and 3.0 \
+                 (save with `np.save`)"
+            ),
+            IoErrorKind::BadHeader { format, problem } => {
+                write!(f, "malformed {format} header: {problem}")
+            }
+            IoErrorKind::UnsupportedDtype { dtype, hint } => {
+                write!(f, "array has element type {dtype}; {hint}")
+            }
+            IoErrorKind::FortranOrder => {
+                write!(f, "fortran_order arrays are not supported: save with `np.save(path, np.ascontiguousarray(x))`")
+            }
+            IoErrorKind::DataSize { shape, elem_bytes, expected, actual } => {
+                let elements = expected / (*elem_bytes as u64).max(1);
+                write!(
+                    f,
+                    "header says shape {} ({elements} elements of {elem_bytes} bytes = {expected} bytes) \
+                     but the file holds {actual} bytes of data",
+                    shape_str(shape),
+                )
+            }
+            IoErrorKind::ShapeOverflow { shape } => {
+                write!(f, "header says shape {}, which has more elements than memory can hold", shape_str(shape))
+            }
+            IoErrorKind::Zip { detail, hint } => {
+                write!(f, "not a readable .npz (zip) archive: {detail}")?;
+                if !hint.is_empty() {
+                    write!(f, "; {hint}")?;
+                }
+                Ok(())
+            }
+            IoErrorKind::NotAnArray { member } => write!(
+                f,
+                "archive member '{member}' is not a .npy array; a .npz for netc holds only arrays \
+                 (write it with `np.savez`)"
+            ),
+            IoErrorKind::Safetensors { detail } => {
+                write!(f, "not a valid .safetensors file: {detail}")
+            }
+            IoErrorKind::DuplicateName { name } => {
+                write!(f, "tensor name '{name}' appears more than once")
+            }
+            IoErrorKind::InconsistentTensor { name, shape, len } => {
+                let what = if name.is_empty() { "tensor".to_string() } else { format!("tensor '{name}'") };
+                let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).unwrap_or(usize::MAX);
+                write!(f, "{what} has shape {} ({elements} elements) but holds {len} values", shape_str(shape))
+            }
+            IoErrorKind::UnknownExtension { extension } => {
+                if extension.is_empty() {
+                    write!(f, "cannot tell the tensor format: the file name has no extension")?;
+                } else {
+                    write!(f, "unknown tensor file extension '.{extension}'")?;
+                }
+                write!(f, "; netc reads .safetensors, .npz and .npy files")
+            }
+        }
+    }
+}
+
+/// Reads a whole file, mapping failure to an [`IoError`] that names it.
+fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
+    std::fs::read(path).map_err(|source| IoError::new(path.display(), IoErrorKind::Os { action: "read", source }))
+}
+
+/// Writes a whole file, mapping failure to an [`IoError`] that names it.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    std::fs::write(path, bytes)
+        .map_err(|source| IoError::new(path.display(), IoErrorKind::Os { action: "write", source }))
+}
+
+/// Checks, before writing `file`, that `len` values fill `shape` (of the tensor `name`).
+fn check_shape(file: &Path, name: &str, shape: &[usize], len: usize) -> Result<(), IoError> {
+    match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
+        Some(elements) if elements == len => Ok(()),
+        Some(_) => Err(IoError::new(
+            file.display(),
+            IoErrorKind::InconsistentTensor { name: name.to_string(), shape: shape.to_vec(), len },
+        )),
+        None => Err(IoError::new(file.display(), IoErrorKind::ShapeOverflow { shape: shape.to_vec() })),
+    }
+}
+
+/// The named tensors of a weights file, all as `f32`, with the file's string metadata.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorFile {
+    /// The tensors in file order: data-offset order for `.safetensors`, member order for `.npz`.
+    pub tensors: Vec<(String, Tensor)>,
+    /// The `__metadata__` of a `.safetensors` file; empty for the numpy formats.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Reads the tensors of `path`, choosing the format by extension: `.safetensors`, `.npz`, or
+/// `.npy` (one tensor, named after the file stem). Every array is converted to `f32`.
+pub fn read_tensors(path: impl AsRef<Path>) -> Result<TensorFile, IoError> {
+    let path = path.as_ref();
+    let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let (arrays, metadata) = match extension.as_str() {
+        "safetensors" => read_safetensors(path)?,
+        "npz" => (read_npz(path)?, BTreeMap::new()),
+        "npy" => {
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            (vec![(name, read_npy(path)?)], BTreeMap::new())
+        }
+        _ => {
+            return Err(IoError::new(path.display(), IoErrorKind::UnknownExtension { extension }));
+        }
+    };
+    let tensors = arrays.into_iter().map(|(name, array)| (name, array.into_f32_tensor())).collect();
+    Ok(TensorFile { tensors, metadata })
+}
