@@ -4,12 +4,16 @@
 //! optimized IR ([`passes`]) -> execution plan ([`plan`]) -> back ends.
 //! [`compile`] runs the front half in one call; [`diag`] renders what went wrong.
 
+pub mod backend;
 pub mod check;
 pub mod compile;
 pub mod diag;
 pub mod io;
 pub mod ir;
+pub mod kernels;
 pub mod passes;
+pub mod plan;
+pub mod run;
 pub mod syntax;
 pub mod tensor;
 pub mod weights;

@@ -1,10 +1,16 @@
 //! The `netc` command line: argument parsing and output only; the work is in the library.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use netc::backend::{Backend, interp::Interpreter};
 use netc::check::layer_table;
 use netc::compile::{Compilation, compile_file};
 use netc::diag::{self, Code, lookup_code};
+use netc::io;
 use netc::ir::LowerOptions;
+use netc::ir::{Graph, Normalize};
+use netc::plan::Plan;
+use netc::run;
+use netc::weights::Weights;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,12 +39,56 @@ enum Command {
         input_shape: Option<Vec<usize>>,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
+        /// Show the optimized IR (after fusion and folding) and its memory plan instead.
+        #[arg(long)]
+        opt: bool,
     },
+    /// Run a network on an input batch (`.npy`), with trained weights or generated ones.
+    Run(RunArgs),
     /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
     Explain {
         /// The code; without one, list them all.
         code: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The `.net` file.
+    file: PathBuf,
+    /// Input batch: `.npy`, float32 or uint8, NCHW (or CHW for one image).
+    #[arg(long)]
+    input: PathBuf,
+    /// Trained weights (`.safetensors` or `.npz`), named by layer path.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Seed of the generated weights used when `--weights` is not given.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write the first output, as float32 `.npy`, here.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Print the K best classes of each sample.
+    #[arg(long, default_value_t = 3)]
+    top: usize,
+    /// Class names, one per line.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// True classes (`.npy` of integers): print the top-1 accuracy.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Per-channel mean, overriding the file's `normalize`: `--mean 125.3,123.0,113.9`.
+    #[arg(long, value_delimiter = ',')]
+    mean: Option<Vec<f32>>,
+    /// Per-channel standard deviation, overriding the file's `normalize`.
+    #[arg(long, value_delimiter = ',')]
+    std: Option<Vec<f32>>,
+    /// Print the optimized IR and the memory plan before running.
+    #[arg(long)]
+    dump_ir: bool,
 }
 
 fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
@@ -64,7 +114,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Check { file, input_shape, format } => check(&file, input_shape, format),
+        Command::Check { file, input_shape, format, opt } => check(&file, input_shape, format, opt),
+        Command::Run(args) => run_network(&args),
         Command::Explain { code } => explain(code.as_deref()),
     }
 }
@@ -80,7 +131,7 @@ fn print_diagnostics(c: &Compilation) {
     eprint!("{}", diag::render_human(&c.sources, &c.diagnostics, std::io::stderr().is_terminal()));
 }
 
-fn check(file: &Path, input_shape: Option<Vec<usize>>, format: Format) -> ExitCode {
+fn check(file: &Path, input_shape: Option<Vec<usize>>, format: Format, opt: bool) -> ExitCode {
     let c = match load(file, input_shape) {
         Ok(c) => c,
         Err(code) => return code,
@@ -89,7 +140,12 @@ fn check(file: &Path, input_shape: Option<Vec<usize>>, format: Format) -> ExitCo
     match format {
         Format::Human => {
             print_diagnostics(&c);
-            if ok {
+            if ok && opt {
+                let weights = Weights::generate(&c.graph, 0);
+                if let Ok((g, plan)) = run::prepare(&c.graph, weights, "generated weights") {
+                    print!("{}", dump_ir(&g, &plan));
+                }
+            } else if ok {
                 print!("{}", layer_table(&c.graph).render());
             } else {
                 let n = c.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -113,6 +169,133 @@ fn check(file: &Path, input_shape: Option<Vec<usize>>, format: Format) -> ExitCo
         }
     }
     if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// The optimized IR as a table, and its memory plan.
+fn dump_ir(graph: &Graph, plan: &Plan) -> String {
+    let mib = |b: usize| b as f64 / (1 << 20) as f64;
+    format!(
+        "{}memory plan: {} activation buffers, {:.2} MiB per sample ({:.2} MiB without buffer reuse)\n",
+        layer_table(graph).render(),
+        plan.slot_sizes.len(),
+        mib(plan.arena_bytes(1)),
+        mib(plan.unplanned_bytes(1)),
+    )
+}
+
+fn io_error(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn run_network(a: &RunArgs) -> ExitCode {
+    let mut c = match load(&a.file, None) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if c.has_errors() {
+        print_diagnostics(&c);
+        return ExitCode::from(1);
+    }
+    if a.mean.is_some() || a.std.is_some() {
+        let channels = c.graph.inputs.first().map_or(0, |&n| c.graph.g[n].shape[0]);
+        let per_channel = |v: &Option<Vec<f32>>, d: f32| match v {
+            Some(v) if v.len() == 1 => vec![v[0]; channels],
+            Some(v) => v.clone(),
+            None => vec![d; channels],
+        };
+        let (mean, std) = (per_channel(&a.mean, 0.0), per_channel(&a.std, 1.0));
+        if mean.len() != channels || std.len() != channels || std.contains(&0.0) {
+            eprintln!("error: --mean and --std need 1 or {channels} values (one per input channel), std non-zero");
+            return ExitCode::from(2);
+        }
+        run::override_normalize(&mut c.graph, Normalize { scale: 1.0, mean, std });
+    }
+    let (weights, source) = match &a.weights {
+        Some(p) => match io::read_tensors(p) {
+            Ok(f) => (Weights::new(f.tensors), p.display().to_string()),
+            Err(e) => return io_error(e),
+        },
+        None => {
+            eprintln!(
+                "warning: no --weights given: using generated He-initialized weights (seed {}); the outputs are not meaningful predictions",
+                a.seed
+            );
+            (Weights::generate(&c.graph, a.seed), "generated weights".to_string())
+        }
+    };
+    let input = match io::read_npy(&a.input) {
+        Ok(arr) => arr,
+        Err(e) => return io_error(e),
+    };
+    let input = match run::input_batch(&c.graph, &input, &a.input.display().to_string()) {
+        Ok(t) => t,
+        Err(d) => {
+            eprint!("{}", diag::render_human(&c.sources, &[*d], std::io::stderr().is_terminal()));
+            return ExitCode::from(1);
+        }
+    };
+    let (graph, plan) = match run::prepare(&c.graph, weights, &source) {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{}", diag::render_human(&c.sources, &[*d], std::io::stderr().is_terminal()));
+            return ExitCode::from(1);
+        }
+    };
+    if a.dump_ir {
+        print!("{}", dump_ir(&graph, &plan));
+    }
+    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let backend = Interpreter::new(plan, threads);
+    let outputs = backend.run(&[input]);
+    let Some(out) = outputs.first() else { return ExitCode::SUCCESS };
+    if let Some(path) = &a.output {
+        if let Err(e) = io::write_npy(path, out) {
+            return io_error(e);
+        }
+        println!(
+            "wrote {} output [{}] to {}",
+            backend.name(),
+            out.shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
+            path.display()
+        );
+    }
+    let labels: Vec<String> = match &a.labels {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => t.lines().map(str::to_string).collect(),
+            Err(e) => return io_error(format!("cannot read `{}`: {e}", p.display())),
+        },
+        None => Vec::new(),
+    };
+    let truth: Option<Vec<i64>> = match &a.truth {
+        Some(p) => match io::read_npy(p) {
+            Ok(arr) => match arr.as_i64() {
+                Some(v) => Some(v.to_vec()),
+                None => return io_error(format!("`{}` must hold integer class indices", p.display())),
+            },
+            Err(e) => return io_error(e),
+        },
+        None => None,
+    };
+    let name = |i: usize| labels.get(i).cloned().unwrap_or_else(|| format!("class {i}"));
+    let best = run::top_k(out, a.top.max(1));
+    if a.output.is_none() || a.truth.is_some() {
+        for (i, row) in best.iter().enumerate() {
+            let picks: Vec<String> = row.iter().map(|(c, s)| format!("{} ({s:.3})", name(*c))).collect();
+            let mark = match truth.as_ref().and_then(|t| t.get(i)) {
+                Some(&t) if t as usize == row[0].0 => "  ok".to_string(),
+                Some(&t) => format!("  (truth: {})", name(t as usize)),
+                None => String::new(),
+            };
+            println!("{i:>4}: {}{mark}", picks.join(", "));
+        }
+    }
+    if let Some(t) = &truth {
+        let n = best.len().min(t.len());
+        let correct = (0..n).filter(|&i| best[i][0].0 as i64 == t[i]).count();
+        println!("top-1 accuracy: {correct}/{n} = {:.2}%", 100.0 * correct as f64 / n.max(1) as f64);
+    }
+    ExitCode::SUCCESS
 }
 
 fn explain(code: Option<&str>) -> ExitCode {

@@ -44,12 +44,21 @@ pub fn infer(node: &Node, inputs: &[Vec<usize>], diags: &mut Vec<Diagnostic>) ->
             }
             match (window_out(h, *kernel, *stride, *pad), window_out(w, *kernel, *stride, *pad)) {
                 (Some(oh), Some(ow)) => {
-                    let dropped = |s: usize| (s + 2 * pad - kernel) % stride;
+                    // Floor mode drops the last `(size + 2 pad - kernel) % stride` padded positions;
+                    // warn only when some of them are real pixels rather than padding.
+                    let dropped = |s: usize| ((s + 2 * pad - kernel) % stride).saturating_sub(*pad);
                     if dropped(h) != 0 || dropped(w) != 0 {
                         diags.push(
-                            Diagnostic::warning(Code::PoolDropsPixels, format!("pooling {} drops the last {} row(s)/column(s)", fmt_shape(&inputs[0]), dropped(h).max(dropped(w))), node.span, format!("input is {}x{}, output {oh}x{ow}", h, w))
-                                .with_note(format!("{}x{} with window {kernel} and stride {stride} does not divide evenly; the remainder is ignored (floor mode, as in PyTorch)", h, w))
-                                .with_help("if this is intended, ignore it; otherwise adjust the input size or pad the previous layer"),
+                            Diagnostic::warning(
+                                Code::PoolDropsPixels,
+                                format!("pooling {} drops the last {} row(s)/column(s)", fmt_shape(&inputs[0]), dropped(h).max(dropped(w))),
+                                node.span,
+                                format!("input is {h}x{w}, output {oh}x{ow}"),
+                            )
+                            .with_note(format!(
+                                "{h}x{w} with window {kernel} and stride {stride} does not divide evenly; the remainder is ignored (floor mode, as in PyTorch)"
+                            ))
+                            .with_help("if this is intended, ignore it; otherwise adjust the input size or pad the previous layer"),
                         );
                     }
                     vec![c, oh, ow]

@@ -61,7 +61,9 @@ mod tests {
 
     #[test]
     fn folds_conv_batchnorm_and_keeps_outputs() {
-        let (g, w) = compile("input x: 3x8x8\noutput x -> conv(4, 3, bias = false) -> batchnorm -> relu -> conv(5, 3) -> batchnorm");
+        let (g, w) = compile(
+            "input x: 3x8x8\noutput x -> conv(4, 3, bias = false) -> batchnorm -> relu -> conv(5, 3) -> batchnorm",
+        );
         let (before, after, g2) = run_both(&g, &w, super::fold_batchnorm);
         assert!(!g2.g.node_weights().any(|n| matches!(n.op, Op::BatchNorm { .. })));
         assert_close(&before, &after, 1e-5);

@@ -54,3 +54,55 @@ pub(crate) fn sole_user(graph: &Graph, n: NodeIndex) -> Option<NodeIndex> {
     let edges = graph.g.edges_directed(n, petgraph::Direction::Outgoing).count();
     (users.len() == 1 && edges == 1 && !graph.is_output(n)).then(|| users[0])
 }
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::Pass;
+    use crate::backend::{Backend, interp::Interpreter};
+    use crate::compile::compile_source;
+    use crate::ir::{Graph, LowerOptions};
+    use crate::plan::Plan;
+    use crate::run::relative_error;
+    use crate::tensor::Tensor;
+    use crate::weights::{Weights, units};
+
+    /// Checks `src` (which must be error-free) and generates weights for it.
+    pub fn compile(src: &str) -> (Graph, Weights) {
+        let c = compile_source("test.net", src.to_string(), std::path::Path::new("."), &LowerOptions::default());
+        assert!(!c.has_errors(), "{:?}", c.diagnostics);
+        let w = Weights::generate(&c.graph, 1);
+        (c.graph, w)
+    }
+
+    fn run(g: &Graph, w: &Weights) -> Vec<Tensor> {
+        let inputs: Vec<Tensor> = g
+            .inputs
+            .iter()
+            .map(|&n| {
+                let mut shape = vec![2];
+                shape.extend(&g.g[n].shape);
+                let len = shape.iter().product();
+                Tensor::from_vec(&shape, units("input", 3, len).map(|u| u as f32).collect())
+            })
+            .collect();
+        Interpreter::new(Plan::new(g, w), 1).run(&inputs)
+    }
+
+    /// Outputs before and after applying `pass` to a fixed point, and the rewritten graph.
+    pub fn run_both(g: &Graph, w: &Weights, pass: Pass) -> (Vec<Tensor>, Vec<Tensor>, Graph) {
+        let before = run(g, w);
+        let (mut g2, mut w2) = (g.clone(), w.clone());
+        while pass(&mut g2, &mut w2) {}
+        let after = run(&g2, &w2);
+        (before, after, g2)
+    }
+
+    pub fn assert_close(a: &[Tensor], b: &[Tensor], tol: f64) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(x.shape, y.shape);
+            let e = relative_error(x, y);
+            assert!(e <= tol, "relative error {e} > {tol}");
+        }
+    }
+}

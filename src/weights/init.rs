@@ -33,9 +33,13 @@ pub fn units(name: &str, seed: u64, n: usize) -> impl Iterator<Item = f64> {
 #[derive(Clone, Copy, Debug)]
 pub enum Init {
     /// Conv or dense weight: He uniform.
-    He { fan_in: usize },
+    He {
+        fan_in: usize,
+    },
     /// Conv or dense bias: PyTorch's default scale.
-    Bias { fan_in: usize },
+    Bias {
+        fan_in: usize,
+    },
     BnWeight,
     BnBias,
     BnMean,

@@ -59,9 +59,11 @@ impl Weights {
             for (name, shape) in graph.weight_specs(n) {
                 match self.tensors.get(&name) {
                     None => missing.push(format!("{name} {}", fmt_dims(&shape))),
-                    Some(t) if t.shape != shape => {
-                        misshaped.push(format!("{name}: file has {}, the layer needs {}", fmt_dims(&t.shape), fmt_dims(&shape)))
-                    }
+                    Some(t) if t.shape != shape => misshaped.push(format!(
+                        "{name}: file has {}, the layer needs {}",
+                        fmt_dims(&t.shape),
+                        fmt_dims(&shape)
+                    )),
                     Some(_) => {
                         expected.insert(name);
                         continue;
@@ -80,7 +82,8 @@ impl Weights {
         if missing.is_empty() && misshaped.is_empty() && unexpected.is_empty() {
             return Ok(());
         }
-        let span = first_span.map(|(s, _)| s).or_else(|| graph.outputs.first().map(|o| o.span)).unwrap_or_default();
+        let span =
+            first_span.as_ref().map(|(s, _)| *s).or_else(|| graph.outputs.first().map(|o| o.span)).unwrap_or_default();
         let label = first_span.map_or("the network".to_string(), |(_, p)| format!("`{p}` is the first layer affected"));
         let mut d = Diagnostic::error(
             Code::WeightsMismatch,
@@ -96,7 +99,8 @@ impl Weights {
         for (title, list) in [("missing", &missing), ("wrong shape", &misshaped), ("unexpected", &unexpected)] {
             if !list.is_empty() {
                 let shown: Vec<&String> = list.iter().take(20).collect();
-                let more = if list.len() > 20 { format!("\n  ... and {} more", list.len() - 20) } else { String::new() };
+                let more =
+                    if list.len() > 20 { format!("\n  ... and {} more", list.len() - 20) } else { String::new() };
                 d = d.with_note(format!(
                     "{title}:\n  {}{more}",
                     shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  ")

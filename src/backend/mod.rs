@@ -1,0 +1,13 @@
+//! Back ends: things that execute a [`Plan`](crate::plan::Plan). The interpreter is the
+//! reference semantics; the JIT must agree with it.
+
+pub mod interp;
+
+use crate::tensor::Tensor;
+
+/// An executable network. `inputs` are batches `[N, ...]` in declaration order, holding raw
+/// values (the declared `normalize` is applied by the back end); returns the outputs `[N, ...]`.
+pub trait Backend: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn run(&self, inputs: &[Tensor]) -> Vec<Tensor>;
+}

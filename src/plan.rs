@@ -1,0 +1,156 @@
+//! The execution plan: an optimized graph as a list of steps reading and writing arena slots,
+//! with buffers reused by liveness (static memory planning). Both back ends execute plans.
+
+use crate::ir::{Graph, Normalize, Op};
+use crate::tensor::Tensor;
+use crate::weights::Weights;
+
+/// One operation of the plan.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub path: String,
+    pub op: Op,
+    /// Arena slots of the operands, in order.
+    pub inputs: Vec<usize>,
+    /// Per-sample shapes of the operands.
+    pub in_shapes: Vec<Vec<usize>>,
+    /// Arena slot of the result.
+    pub output: usize,
+    /// Per-sample shape of the result.
+    pub shape: Vec<usize>,
+    /// The layer's weights in [`Graph::weight_specs`] order (conv/dense: weight, then bias).
+    pub params: Vec<Tensor>,
+}
+
+/// A network input: where the caller's data goes and how it is normalized on the way.
+#[derive(Clone, Debug)]
+pub struct PlanInput {
+    pub name: String,
+    pub slot: usize,
+    pub shape: Vec<usize>,
+    pub normalize: Option<Normalize>,
+}
+
+impl PlanInput {
+    /// Copies raw input values into the input slot, applying the declared normalization.
+    pub fn load(&self, raw: &[f32], dst: &mut [f32]) {
+        let dst = &mut dst[..raw.len()];
+        match &self.normalize {
+            None => dst.copy_from_slice(raw),
+            Some(nm) => {
+                let c = self.shape[0];
+                let hw: usize = self.shape.iter().skip(1).product();
+                for (i, (d, s)) in dst.chunks_mut(hw).zip(raw.chunks(hw)).enumerate() {
+                    let ch = i % c;
+                    let (scale, mean, std) = (nm.scale, nm.mean[ch], nm.std[ch]);
+                    for (d, &s) in d.iter_mut().zip(s) {
+                        *d = (s * scale - mean) / std;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub inputs: Vec<PlanInput>,
+    pub steps: Vec<Step>,
+    /// Per-sample size (in f32 elements) of each arena slot.
+    pub slot_sizes: Vec<usize>,
+    /// The outputs: slot and per-sample shape.
+    pub outputs: Vec<(usize, Vec<usize>)>,
+}
+
+impl Plan {
+    /// Plans a checked, optimized graph whose weights have been validated.
+    pub fn new(graph: &Graph, weights: &Weights) -> Plan {
+        let order = graph.topo_order();
+        let position = |n| order.iter().position(|&m| m == n).unwrap_or(usize::MAX);
+        // Last step reading each node (outputs live to the end).
+        let mut last_use: Vec<usize> = order.iter().map(|&n| position(n)).collect();
+        for (i, &n) in order.iter().enumerate() {
+            for src in graph.inputs_of(n) {
+                let p = position(src);
+                last_use[p] = last_use[p].max(i);
+            }
+            if graph.is_output(n) {
+                last_use[i] = usize::MAX;
+            }
+        }
+        let mut slot_sizes: Vec<usize> = Vec::new();
+        let mut slot_of: Vec<usize> = vec![usize::MAX; order.len()];
+        let mut free: Vec<usize> = Vec::new();
+        let mut live: Vec<usize> = Vec::new();
+        let mut plan = Plan { inputs: Vec::new(), steps: Vec::new(), slot_sizes: Vec::new(), outputs: Vec::new() };
+        for (i, &n) in order.iter().enumerate() {
+            // Release slots whose tensors were last read before this step.
+            live.retain(|&j| {
+                if last_use[j] < i {
+                    free.push(slot_of[j]);
+                    false
+                } else {
+                    true
+                }
+            });
+            let node = &graph.g[n];
+            let need: usize = node.shape.iter().product();
+            // Best fit among free slots; otherwise grow the largest free slot; otherwise a new slot.
+            let fit =
+                free.iter().enumerate().filter(|(_, s)| slot_sizes[**s] >= need).min_by_key(|(_, s)| slot_sizes[**s]);
+            let slot = match fit.map(|(k, _)| k).or_else(|| (0..free.len()).max_by_key(|&k| slot_sizes[free[k]])) {
+                Some(k) => {
+                    let s = free.swap_remove(k);
+                    slot_sizes[s] = slot_sizes[s].max(need);
+                    s
+                }
+                None => {
+                    slot_sizes.push(need);
+                    slot_sizes.len() - 1
+                }
+            };
+            slot_of[i] = slot;
+            live.push(i);
+            if let Op::Input { name, dims, normalize } = &node.op {
+                plan.inputs.push(PlanInput {
+                    name: name.clone(),
+                    slot,
+                    shape: dims.clone(),
+                    normalize: normalize.clone(),
+                });
+                continue;
+            }
+            let operands = graph.inputs_of(n);
+            let params = graph
+                .weight_specs(n)
+                .into_iter()
+                .map(|(name, shape)| weights.get(&name).cloned().unwrap_or_else(|| Tensor::zeros(&shape)))
+                .collect();
+            plan.steps.push(Step {
+                path: node.path.clone(),
+                op: node.op.clone(),
+                inputs: operands.iter().map(|&s| slot_of[position(s)]).collect(),
+                in_shapes: operands.iter().map(|&s| graph.g[s].shape.clone()).collect(),
+                output: slot,
+                shape: node.shape.clone(),
+                params,
+            });
+        }
+        plan.outputs =
+            graph.outputs.iter().map(|o| (slot_of[position(o.node)], graph.g[o.node].shape.clone())).collect();
+        plan.slot_sizes = slot_sizes;
+        plan
+    }
+
+    /// Bytes of activation memory a batch of `batch` needs: the sum of the arena slots.
+    pub fn arena_bytes(&self, batch: usize) -> usize {
+        self.slot_sizes.iter().sum::<usize>() * batch * std::mem::size_of::<f32>()
+    }
+
+    /// Bytes the activations would take with one buffer per tensor (no reuse), for comparison.
+    pub fn unplanned_bytes(&self, batch: usize) -> usize {
+        let per_sample: usize = self.inputs.iter().map(|i| i.shape.iter().product::<usize>()).sum::<usize>()
+            + self.steps.iter().map(|s| s.shape.iter().product::<usize>()).sum::<usize>();
+        per_sample * batch * std::mem::size_of::<f32>()
+    }
+}
