@@ -1,3 +1,4 @@
 //! netc: a compiler for hand-written convolutional networks.
 
+pub mod kernels;
 pub mod tensor;
