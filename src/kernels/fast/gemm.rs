@@ -1,0 +1,176 @@
+//! The register-blocked GEMM micro-kernel: `C[rows x cols] (+)= A_panel * B_panel`, with the
+//! convolution epilogue (bias, residual, ReLU) fused into the store of the last K block.
+//!
+//! `A` (weights) is packed as `kc` steps of `MR` values, broadcast one at a time; `B` (input
+//! pixels) as `kc` steps of `NV` vectors. The accumulators are `MR x NV` vector registers.
+
+use super::simd::{Avx2, Avx512, Isa, Portable, Simd, isa_entry};
+
+/// The micro-tile shape of one instruction set.
+pub(crate) trait MicroTile: Simd {
+    /// Rows of `C` (output channels) per tile.
+    const MR: usize;
+    /// Vectors of `C` columns (pixels) per tile.
+    const NV: usize;
+}
+
+impl MicroTile for Avx512 {
+    const MR: usize = 8;
+    const NV: usize = 3;
+}
+
+impl MicroTile for Avx2 {
+    const MR: usize = 6;
+    const NV: usize = 2;
+}
+
+impl MicroTile for Portable {
+    const MR: usize = 4;
+    const NV: usize = 1;
+}
+
+/// The largest `MR` of any instruction set (sizes the accumulator array).
+const MAX_MR: usize = 8;
+
+impl Isa {
+    /// Rows per micro-tile.
+    pub(crate) fn mr(self) -> usize {
+        match self {
+            Isa::Avx512 => Avx512::MR,
+            Isa::Avx2 => Avx2::MR,
+            Isa::Portable => Portable::MR,
+        }
+    }
+
+    /// `f32` lanes per vector.
+    pub(crate) fn lanes(self) -> usize {
+        match self {
+            Isa::Avx512 => Avx512::LANES,
+            Isa::Avx2 => Avx2::LANES,
+            Isa::Portable => Portable::LANES,
+        }
+    }
+
+    /// Columns per micro-tile.
+    pub(crate) fn nr(self) -> usize {
+        self.lanes()
+            * match self {
+                Isa::Avx512 => Avx512::NV,
+                Isa::Avx2 => Avx2::NV,
+                Isa::Portable => Portable::NV,
+            }
+    }
+}
+
+/// One micro-kernel call. Pointers are raw because tiles of one output are written by several
+/// threads at once (disjoint regions).
+pub(crate) struct Tile {
+    /// Packed A: `kc` groups of `MR` values.
+    pub a: *const f32,
+    /// Packed B: `kc` rows of `ldb` values, of which the first `nv` vectors are used.
+    pub b: *const f32,
+    /// Distance between consecutive B rows.
+    pub ldb: usize,
+    /// Depth of this K block.
+    pub kc: usize,
+    /// Top-left element of the C tile.
+    pub c: *mut f32,
+    /// Distance between C rows.
+    pub ldc: usize,
+    /// Valid rows (`<= MR`).
+    pub rows: usize,
+    /// Valid columns (`<= nv * LANES`).
+    pub cols: usize,
+    /// Column vectors to compute (`1..=NV`).
+    pub nv: usize,
+    /// Add to the values already in C (a K block after the first).
+    pub accumulate: bool,
+    /// Apply the epilogue (the last K block).
+    pub last: bool,
+    /// Bias for the tile's first row, or null.
+    pub bias: *const f32,
+    /// Residual element matching `c` (same `ldc`), or null.
+    pub residual: *const f32,
+    /// ReLU after everything else.
+    pub relu: bool,
+}
+
+/// The kernel for exactly `NV` column vectors.
+#[inline(always)]
+unsafe fn kernel<S: MicroTile, const NV: usize>(t: &Tile) {
+    unsafe {
+        let mut acc = [[S::zero(); NV]; MAX_MR];
+        let (mut a, mut b) = (t.a, t.b);
+        for _ in 0..t.kc {
+            let bv: [S::V; NV] = std::array::from_fn(|j| S::load(b.add(j * S::LANES)));
+            for (r, acc_r) in acc.iter_mut().enumerate().take(S::MR) {
+                let av = S::splat(*a.add(r));
+                for j in 0..NV {
+                    acc_r[j] = S::fma(av, bv[j], acc_r[j]);
+                }
+            }
+            a = a.add(S::MR);
+            b = b.add(t.ldb);
+        }
+        for (r, acc_r) in acc.iter().enumerate().take(S::MR) {
+            if r >= t.rows {
+                break;
+            }
+            let c = t.c.add(r * t.ldc);
+            let bias = (t.last && !t.bias.is_null()).then(|| S::splat(*t.bias.add(r)));
+            for (j, &v) in acc_r.iter().enumerate() {
+                let col = j * S::LANES;
+                if col >= t.cols {
+                    break;
+                }
+                let n = (t.cols - col).min(S::LANES);
+                let load = |p: *const f32| {
+                    if n == S::LANES {
+                        S::load(p)
+                    } else {
+                        S::load_partial(p, n)
+                    }
+                };
+                let mut v = v;
+                if t.accumulate {
+                    v = S::add(v, load(c.add(col)));
+                }
+                if t.last {
+                    if let Some(bias) = bias {
+                        v = S::add(v, bias);
+                    }
+                    if !t.residual.is_null() {
+                        v = S::add(v, load(t.residual.add(r * t.ldc + col)));
+                    }
+                    if t.relu {
+                        v = S::max(v, S::zero());
+                    }
+                }
+                if n == S::LANES {
+                    S::store(c.add(col), v);
+                } else {
+                    S::store_partial(c.add(col), v, n);
+                }
+            }
+        }
+    }
+}
+
+/// Dispatches on the tile's vector count.
+#[inline(always)]
+unsafe fn tile_kernel<S: MicroTile>(t: &Tile) {
+    debug_assert!(t.nv >= 1 && t.nv <= S::NV && t.rows <= S::MR);
+    unsafe {
+        match t.nv {
+            1 => kernel::<S, 1>(t),
+            2 => kernel::<S, 2>(t),
+            _ => kernel::<S, 3>(t),
+        }
+    }
+}
+
+isa_entry! {
+    /// Runs one micro-tile with the kernel of `isa` (which must be supported; every pointer valid
+    /// for the extents the tile describes).
+    pub(crate) unsafe fn run_tile(t: &Tile) => tile_kernel
+}

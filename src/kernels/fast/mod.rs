@@ -1,0 +1,11 @@
+//! Fast kernels for the JIT back end: packed weights, cache blocking and SIMD micro-kernels
+//! selected at run time (AVX-512, AVX2+FMA, or portable Rust).
+
+mod conv;
+mod dense;
+mod gemm;
+pub(crate) mod simd;
+
+pub use conv::PackedConv;
+pub use dense::PackedDense;
+pub use simd::Isa;

@@ -1,0 +1,184 @@
+//! A small persistent thread pool for data-parallel kernels.
+//!
+//! Spawning threads per layer costs tens of microseconds, too much for a batch-1 network that runs
+//! in a few milliseconds, so worker threads are started once and then wait for work: first by
+//! spinning briefly (consecutive layers follow each other within microseconds), then by sleeping
+//! on a condition variable. The pool is global; a call made while another is in progress (from a
+//! second test thread, or from inside a task) runs its tasks on the calling thread instead of
+//! waiting, so there is no deadlock and no nesting.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, TryLockError};
+use std::time::{Duration, Instant};
+
+/// How long an idle worker spins before it sleeps.
+const SPIN: Duration = Duration::from_micros(300);
+
+/// One parallel call: the tasks `0..count`, handed out one at a time.
+struct Job<'f> {
+    task: &'f (dyn Fn(usize) + Sync),
+    count: usize,
+    next: AtomicUsize,
+    /// Workers that have not finished with this job yet.
+    pending: AtomicUsize,
+    panicked: AtomicBool,
+}
+
+impl Job<'_> {
+    fn work(&self) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.count {
+                return;
+            }
+            if catch_unwind(AssertUnwindSafe(|| (self.task)(i))).is_err() {
+                self.panicked.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Where the caller posts a job for one worker.
+#[derive(Default)]
+struct Slot {
+    /// The posted job (lifetime erased), or null.
+    job: AtomicPtr<Job<'static>>,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+impl Slot {
+    fn wait_for_job(&self) -> *const Job<'static> {
+        let start = Instant::now();
+        loop {
+            let job = self.job.load(Ordering::Acquire);
+            if !job.is_null() {
+                return job;
+            }
+            if start.elapsed() > SPIN {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let job = self.job.load(Ordering::Acquire);
+            if !job.is_null() {
+                return job;
+            }
+            guard = self.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn post(&self, job: *const Job<'static>) {
+        self.job.store(job.cast_mut(), Ordering::Release);
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.wake.notify_one();
+    }
+}
+
+fn worker(slot: Arc<Slot>) {
+    loop {
+        let job = slot.wait_for_job();
+        // SAFETY: the poster keeps the job alive until `pending` reaches zero, which happens only
+        // after this worker's last access below.
+        let job = unsafe { &*job };
+        job.work();
+        slot.job.store(std::ptr::null_mut(), Ordering::Relaxed);
+        job.pending.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// The global pool: the workers' slots, guarded so that one caller at a time uses them.
+fn slots() -> &'static Mutex<Vec<Arc<Slot>>> {
+    static SLOTS: OnceLock<Mutex<Vec<Arc<Slot>>>> = OnceLock::new();
+    SLOTS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Runs `task(i)` for every `i` in `0..count` on up to `threads` threads (the caller included),
+/// returning when all are done. Tasks are handed out dynamically, so uneven tasks balance.
+/// A panic in any task is re-raised here once all tasks have finished.
+pub fn parallel_for(threads: usize, count: usize, task: &(dyn Fn(usize) + Sync)) {
+    let helpers = threads.min(count).saturating_sub(1);
+    let serial = || (0..count).for_each(task);
+    if helpers == 0 {
+        return serial();
+    }
+    let mut slots = match slots().try_lock() {
+        Ok(guard) => guard,
+        Err(TryLockError::WouldBlock) => return serial(),
+        Err(TryLockError::Poisoned(e)) => e.into_inner(),
+    };
+    while slots.len() < helpers {
+        let slot = Arc::new(Slot::default());
+        let for_worker = Arc::clone(&slot);
+        std::thread::Builder::new()
+            .name(format!("netc-kernel-{}", slots.len()))
+            .spawn(move || worker(for_worker))
+            .expect("cannot spawn a kernel worker thread");
+        slots.push(slot);
+    }
+    let job = Job {
+        task,
+        count,
+        next: AtomicUsize::new(0),
+        pending: AtomicUsize::new(helpers),
+        panicked: AtomicBool::new(false),
+    };
+    let erased = (&raw const job).cast::<Job<'static>>();
+    for slot in &slots[..helpers] {
+        slot.post(erased);
+    }
+    job.work();
+    let mut spins = 0u32;
+    while job.pending.load(Ordering::Acquire) != 0 {
+        spins += 1;
+        if spins < 1 << 16 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    drop(slots);
+    assert!(
+        !job.panicked.load(Ordering::Relaxed),
+        "a parallel kernel task panicked"
+    );
+}
+
+/// Splits `out` into consecutive chunks of `chunk` elements and runs `task(index, chunk)` on each,
+/// in parallel over `threads` threads.
+pub fn parallel_chunks(
+    threads: usize,
+    out: &mut [f32],
+    chunk: usize,
+    task: &(dyn Fn(usize, &mut [f32]) + Sync),
+) {
+    assert!(
+        chunk > 0 && out.len().is_multiple_of(chunk),
+        "chunk must divide the output"
+    );
+    let base = SyncPtr(out.as_mut_ptr());
+    parallel_for(threads, out.len() / chunk, &|i| {
+        // SAFETY: chunks are disjoint and each index is handed out once.
+        let part = unsafe { std::slice::from_raw_parts_mut(base.get().add(i * chunk), chunk) };
+        task(i, part);
+    });
+}
+
+/// A raw pointer that tasks may share; each task writes a disjoint region through it.
+#[derive(Clone, Copy)]
+pub(crate) struct SyncPtr(pub(crate) *mut f32);
+
+// SAFETY: users guarantee that concurrent tasks write disjoint elements.
+unsafe impl Send for SyncPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SyncPtr {}
+
+impl SyncPtr {
+    /// The pointer (a method, so closures capture the whole `Sync` wrapper).
+    pub(crate) fn get(self) -> *mut f32 {
+        self.0
+    }
+}

@@ -1,0 +1,31 @@
+//! Fully connected layer.
+
+/// `out[b][o] = act(bias[o] + sum_i w[o][i] * x[b][i])` for `batch` samples of `in_f` features;
+/// `w` is `[out_f, in_f]`, `out` is `[batch, out_f]`, and `act` is ReLU when `relu` is set.
+#[allow(clippy::too_many_arguments)]
+pub fn dense(
+    in_f: usize,
+    out_f: usize,
+    batch: usize,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+    out: &mut [f32],
+) {
+    assert_eq!(x.len(), batch * in_f, "dense input length");
+    assert_eq!(w.len(), out_f * in_f, "dense weight length");
+    assert_eq!(out.len(), batch * out_f, "dense output length");
+    if let Some(b) = bias {
+        assert_eq!(b.len(), out_f, "dense bias length");
+    }
+    for n in 0..batch {
+        let xs = &x[n * in_f..][..in_f];
+        for o in 0..out_f {
+            let row = &w[o * in_f..][..in_f];
+            let dot: f32 = row.iter().zip(xs).map(|(w, x)| w * x).sum();
+            let v = dot + bias.map_or(0.0, |b| b[o]);
+            out[n * out_f + o] = if relu { v.max(0.0) } else { v };
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Kernel correctness: the reference against hand-computed cases, and the fast kernels (every
+//! instruction set this CPU has) against the reference over many geometries and epilogues.
+
+use netc::kernels::fast::Isa;
+use netc::kernels::{Conv2d, Epilogue, PackedConv, PackedDense, Pool2d, reference};
+
+/// A small linear congruential generator: deterministic data without a dependency.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    /// Uniform in `[-1, 1)`.
+    fn f32(&mut self) -> f32 {
+        (self.next() % (1 << 24)) as f32 / (1 << 23) as f32 - 1.0
+    }
+
+    fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.f32()).collect()
+    }
+
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.next() as usize % xs.len()]
+    }
+}
+
+fn isas() -> Vec<Isa> {
+    [Isa::Avx512, Isa::Avx2, Isa::Portable]
+        .into_iter()
+        .filter(|i| i.is_supported())
+        .collect()
+}
+
+/// Max |a - b| relative to max |b|.
+fn rel_err(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-30);
+    a.iter()
+        .zip(b)
+        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+        / scale
+}
+
+fn conv(
+    in_c: usize,
+    hw: (usize, usize),
+    out_c: usize,
+    k: (usize, usize),
+    s: (usize, usize),
+    p: (usize, usize),
+) -> Conv2d {
+    Conv2d {
+        in_c,
+        in_h: hw.0,
+        in_w: hw.1,
+        out_c,
+        kh: k.0,
+        kw: k.1,
+        stride_h: s.0,
+        stride_w: s.1,
+        pad_h: p.0,
+        pad_w: p.1,
+    }
+}
+
+#[test]
+fn output_size_formula() {
+    let g = conv(1, (7, 8), 1, (3, 2), (2, 3), (1, 0));
+    assert_eq!(
+        (g.out_h(), g.out_w()),
+        ((7 + 2 - 3) / 2 + 1, (8 - 2) / 3 + 1)
+    );
+}
+
+#[test]
+fn reference_conv_by_hand() {
+    // One 3x3 input, two output channels of a 2x2 kernel, padding 1, stride 2.
+    let g = conv(1, (3, 3), 2, (2, 2), (2, 2), (1, 1));
+    let x = [1., 2., 3., 4., 5., 6., 7., 8., 9.];
+    let w = [1., 0., 0., 1., /* second channel: */ 1., 1., 1., 1.];
+    let bias = [0.5, -1.0];
+    let residual = [0.; 8];
+    let mut out = [0.; 8];
+    let ep = Epilogue {
+        bias: Some(&bias),
+        residual: Some(&residual),
+        relu: false,
+    };
+    reference::conv2d(&g, 1, &x, &w, &ep, &mut out, 1);
+    // Output 2x2; window top-left corners at (-1,-1), (-1,1), (1,-1), (1,1).
+    // Channel 0 = x[tl] + x[br]; channel 1 = sum of the window.
+    assert_eq!(out, [1.5, 3.5, 7.5, 14.5, 0.0, 4.0, 10.0, 27.0]);
+    let ep = Epilogue {
+        bias: Some(&bias),
+        residual: Some(&[-2.; 8]),
+        relu: true,
+    };
+    reference::conv2d(&g, 1, &x, &w, &ep, &mut out, 2);
+    assert_eq!(out, [0.0, 1.5, 5.5, 12.5, 0.0, 2.0, 8.0, 25.0]);
+}
+
+/// Checks every fast instruction set against the reference on one geometry, all epilogues.
+fn check_conv(rng: &mut Lcg, g: Conv2d, batch: usize, threads: usize) {
+    let x = rng.vec(batch * g.in_len());
+    let w = rng.vec(g.weight_len());
+    let bias = rng.vec(g.out_c);
+    let residual = rng.vec(batch * g.out_len());
+    for epi in 0..8 {
+        let ep = Epilogue {
+            bias: (epi & 1 != 0).then_some(&bias[..]),
+            residual: (epi & 2 != 0).then_some(&residual[..]),
+            relu: epi & 4 != 0,
+        };
+        let mut want = vec![0.0; batch * g.out_len()];
+        reference::conv2d(&g, batch, &x, &w, &ep, &mut want, threads);
+        for isa in isas() {
+            let packed = PackedConv::with_isa(g, &w, isa);
+            let mut got = vec![f32::NAN; want.len()];
+            packed.run(batch, &x, &ep, &mut got, threads);
+            let err = rel_err(&got, &want);
+            assert!(
+                err <= 1e-5,
+                "{isa:?} {g:?} batch {batch} epilogue {epi}: relative error {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fast_conv_matches_reference_on_kernel_sizes() {
+    let mut rng = Lcg(1);
+    for k in [1, 3, 5, 7] {
+        for s in [1, 2] {
+            for p in 0..=3 {
+                let g = conv(
+                    rng.pick(&[1, 3, 17]),
+                    (rng.pick(&[7, 9, 10]), rng.pick(&[5, 8, 11])),
+                    rng.pick(&[1, 5, 8, 9, 17]),
+                    (k, k),
+                    (s, s),
+                    (p, p),
+                );
+                if g.in_h + 2 * p >= k && g.in_w + 2 * p >= k {
+                    let (batch, threads) = (rng.pick(&[1, 2, 3]), rng.pick(&[1, 2]));
+                    check_conv(&mut rng, g, batch, threads);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_conv_matches_reference_on_random_geometries() {
+    let mut rng = Lcg(7);
+    for _ in 0..40 {
+        let (kh, kw) = (rng.pick(&[1, 2, 3, 5]), rng.pick(&[1, 3, 4, 7]));
+        let g = conv(
+            rng.pick(&[1, 2, 3, 4, 7, 16, 19]),
+            (rng.pick(&[1, 3, 6, 13]) + kh, rng.pick(&[1, 4, 9, 15]) + kw),
+            rng.pick(&[1, 2, 7, 16, 23, 33, 64, 130]),
+            (kh, kw),
+            (rng.pick(&[1, 2, 3]), rng.pick(&[1, 2])),
+            (rng.pick(&[0, 1, 2, 3]), rng.pick(&[0, 1, 2])),
+        );
+        let (batch, threads) = (rng.pick(&[1, 2, 3]), rng.pick(&[1, 2, 3]));
+        check_conv(&mut rng, g, batch, threads);
+    }
+}
+
+#[test]
+fn fast_conv_handles_deep_k_many_tiles_and_channel_splits() {
+    let mut rng = Lcg(3);
+    // K = 40 * 9 = 360 spans two K blocks; 24x24 = 576 pixels span two pixel tiles.
+    check_conv(
+        &mut rng,
+        conv(40, (24, 24), 10, (3, 3), (1, 1), (1, 1)),
+        1,
+        2,
+    );
+    // 1x1 stride-1 convolution (im2col skipped) over several tiles.
+    check_conv(
+        &mut rng,
+        conv(13, (23, 25), 20, (1, 1), (1, 1), (0, 0)),
+        2,
+        2,
+    );
+    // A small map with many channels: the output channels are split across tasks.
+    check_conv(
+        &mut rng,
+        conv(64, (4, 4), 130, (3, 3), (1, 1), (1, 1)),
+        1,
+        3,
+    );
+}
+
+#[test]
+fn maxpool_by_hand() {
+    let p = Pool2d {
+        c: 1,
+        in_h: 3,
+        in_w: 3,
+        kh: 2,
+        kw: 2,
+        stride_h: 2,
+        stride_w: 2,
+        pad_h: 1,
+        pad_w: 1,
+    };
+    let x = [-1., -2., -3., -4., -5., -6., -7., -8., -9.];
+    let mut out = [0.; 4];
+    reference::maxpool2d(&p, 1, &x, &mut out);
+    assert_eq!(out, [-1., -2., -4., -5.]);
+    let p = Pool2d {
+        c: 2,
+        in_h: 2,
+        in_w: 4,
+        kh: 2,
+        kw: 2,
+        stride_h: 2,
+        stride_w: 2,
+        pad_h: 0,
+        pad_w: 0,
+    };
+    let x: Vec<f32> = (0..16).map(|v| v as f32).collect();
+    let mut out = [0.; 4];
+    reference::maxpool2d(&p, 1, &x, &mut out);
+    assert_eq!(out, [5., 7., 13., 15.]);
+}
+
+#[test]
+fn avgpool_counts_padding() {
+    let p = Pool2d {
+        c: 1,
+        in_h: 2,
+        in_w: 2,
+        kh: 2,
+        kw: 2,
+        stride_h: 1,
+        stride_w: 1,
+        pad_h: 1,
+        pad_w: 1,
+    };
+    let x = [4., 8., 12., 16.];
+    let mut out = [0.; 9];
+    reference::avgpool2d(&p, 1, &x, &mut out);
+    assert_eq!(out, [1., 3., 2., 4., 10., 6., 3., 7., 4.]);
+}
+
+#[test]
+fn global_pools_by_hand() {
+    let x = [1., 2., 3., 4., -1., -2., -3., -6., 0., 0., 0., 8.];
+    let mut out = [0.; 3];
+    reference::global_avgpool(3, 4, 1, &x, &mut out);
+    assert_eq!(out, [2.5, -3.0, 2.0]);
+    reference::global_maxpool(1, 4, 3, &x, &mut out);
+    assert_eq!(out, [4., -1., 8.]);
+}
+
+#[test]
+fn dense_by_hand() {
+    let w = [1., 2., 3., -1., -1., -1.];
+    let x = [1., 1., 1., 2., 0., 1.];
+    let mut out = [0.; 4];
+    reference::dense(3, 2, 2, &x, &w, Some(&[0.5, 1.0]), false, &mut out);
+    assert_eq!(out, [6.5, -2.0, 5.5, -2.0]);
+    reference::dense(3, 2, 2, &x, &w, None, true, &mut out);
+    assert_eq!(out, [6.0, 0.0, 5.0, 0.0]);
+}
+
+#[test]
+fn fast_dense_matches_reference() {
+    let mut rng = Lcg(11);
+    for (in_f, out_f) in [(1, 1), (3, 2), (17, 9), (64, 10), (100, 130), (513, 70)] {
+        for batch in 1..=3 {
+            let x = rng.vec(batch * in_f);
+            let w = rng.vec(in_f * out_f);
+            let bias = rng.vec(out_f);
+            for (bias, relu) in [
+                (None, false),
+                (Some(&bias[..]), false),
+                (Some(&bias[..]), true),
+            ] {
+                let mut want = vec![0.0; batch * out_f];
+                reference::dense(in_f, out_f, batch, &x, &w, bias, relu, &mut want);
+                for isa in isas() {
+                    let mut got = vec![f32::NAN; want.len()];
+                    PackedDense::with_isa(in_f, out_f, &w, isa)
+                        .run(batch, &x, bias, relu, &mut got, 2);
+                    let err = rel_err(&got, &want);
+                    assert!(
+                        err <= 1e-5,
+                        "{isa:?} dense {in_f}->{out_f} batch {batch}: relative error {err}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn peak_is_positive() {
+    assert!(netc::kernels::machine_peak_gflops(1) > 0.0);
+}
