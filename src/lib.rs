@@ -5,6 +5,7 @@
 //! [`compile`] runs the front half in one call; [`diag`] renders what went wrong.
 
 pub mod backend;
+pub mod bench;
 pub mod check;
 pub mod compile;
 pub mod diag;

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use netc::backend::{Backend, interp::Interpreter};
+use netc::bench::BenchResult;
 use netc::check::layer_table;
 use netc::compile::{Compilation, compile_file};
 use netc::diag::{self, Code, lookup_code};
@@ -10,6 +11,7 @@ use netc::ir::LowerOptions;
 use netc::ir::{Graph, Normalize};
 use netc::plan::Plan;
 use netc::run;
+use netc::tensor::Tensor;
 use netc::weights::Weights;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,22 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendKind {
+    Interp,
+}
+
+impl BackendKind {
+    /// Builds the back end for `plan`, returning it and its compile time in milliseconds.
+    fn build(self, plan: Plan, threads: usize) -> (Box<dyn Backend>, f64) {
+        let t = std::time::Instant::now();
+        let b: Box<dyn Backend> = match self {
+            BackendKind::Interp => Box::new(Interpreter::new(plan, threads)),
+        };
+        (b, t.elapsed().as_secs_f64() * 1e3)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,6 +63,27 @@ enum Command {
     },
     /// Run a network on an input batch (`.npy`), with trained weights or generated ones.
     Run(RunArgs),
+    /// Time a network: compile time, latency, throughput and GFLOP/s per back end.
+    Bench {
+        /// The `.net` file.
+        file: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Back ends to time (default: all).
+        #[arg(long, value_enum)]
+        backend: Vec<BackendKind>,
+        /// Override the input's declared shape, e.g. `3x64x64`.
+        #[arg(long, value_parser = parse_shape)]
+        input_shape: Option<Vec<usize>>,
+        /// Minimum seconds of timed runs per back end.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
     /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
     Explain {
         /// The code; without one, list them all.
@@ -116,6 +155,9 @@ fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { file, input_shape, format, opt } => check(&file, input_shape, format, opt),
         Command::Run(args) => run_network(&args),
+        Command::Bench { file, batch, threads, backend, input_shape, seconds, format } => {
+            bench(&file, batch, threads, backend, input_shape, seconds, format)
+        }
         Command::Explain { code } => explain(code.as_deref()),
     }
 }
@@ -245,7 +287,7 @@ fn run_network(a: &RunArgs) -> ExitCode {
     if a.dump_ir {
         print!("{}", dump_ir(&graph, &plan));
     }
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = a.threads.unwrap_or_else(default_threads);
     let backend = Interpreter::new(plan, threads);
     let outputs = backend.run(&[input]);
     let Some(out) = outputs.first() else { return ExitCode::SUCCESS };
@@ -294,6 +336,95 @@ fn run_network(a: &RunArgs) -> ExitCode {
         let n = best.len().min(t.len());
         let correct = (0..n).filter(|&i| best[i][0].0 as i64 == t[i]).count();
         println!("top-1 accuracy: {correct}/{n} = {:.2}%", 100.0 * correct as f64 / n.max(1) as f64);
+    }
+    ExitCode::SUCCESS
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn bench(
+    file: &Path,
+    batch: usize,
+    threads: Option<usize>,
+    backends: Vec<BackendKind>,
+    input_shape: Option<Vec<usize>>,
+    seconds: f64,
+    format: Format,
+) -> ExitCode {
+    let c = match load(file, input_shape) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if c.has_errors() {
+        print_diagnostics(&c);
+        return ExitCode::from(1);
+    }
+    let threads = threads.unwrap_or_else(default_threads);
+    let flops = layer_table(&c.graph).total_flops;
+    let (_, plan) = match run::prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights") {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{}", diag::render_human(&c.sources, &[*d], false));
+            return ExitCode::from(1);
+        }
+    };
+    let inputs: Vec<Tensor> = plan
+        .inputs
+        .iter()
+        .map(|i| {
+            let shape: Vec<usize> = std::iter::once(batch.max(1)).chain(i.shape.iter().copied()).collect();
+            let n = shape.iter().product();
+            Tensor::from_vec(&shape, netc::weights::units("input", 0, n).map(|u| u as f32).collect())
+        })
+        .collect();
+    let peak = netc::kernels::machine_peak_gflops(threads);
+    let budget =
+        netc::bench::Budget { min_time: std::time::Duration::from_secs_f64(seconds.max(0.0)), ..Default::default() };
+    let kinds = if backends.is_empty() { BackendKind::value_variants().to_vec() } else { backends };
+    let results: Vec<BenchResult> = kinds
+        .iter()
+        .map(|k| {
+            let (b, compile_ms) = k.build(plan.clone(), threads);
+            netc::bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget)
+        })
+        .collect();
+    match format {
+        Format::Json => {
+            let out = serde_json::json!({
+                "file": file.display().to_string(),
+                "batch": batch,
+                "threads": threads,
+                "flops_per_sample": flops,
+                "peak_gflops": peak,
+                "results": results,
+            });
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+        Format::Human => {
+            println!(
+                "{}: batch {batch}, {threads} thread(s), {} per sample, machine FMA peak {peak:.0} GFLOP/s",
+                file.display(),
+                netc::check::human_flops(flops)
+            );
+            println!(
+                "{:<8} {:>11} {:>12} {:>12} {:>10} {:>9} {:>6}",
+                "backend", "compile ms", "median ms", "p90 ms", "img/s", "GFLOP/s", "peak"
+            );
+            for r in &results {
+                println!(
+                    "{:<8} {:>11.1} {:>12.3} {:>12.3} {:>10.1} {:>9.1} {:>5.0}%",
+                    r.backend,
+                    r.compile_ms,
+                    r.latency_ms_median,
+                    r.latency_ms_p90,
+                    r.images_per_s,
+                    r.gflops,
+                    r.peak_share * 100.0
+                );
+            }
+        }
     }
     ExitCode::SUCCESS
 }

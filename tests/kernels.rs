@@ -9,10 +9,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -31,20 +28,14 @@ impl Lcg {
 }
 
 fn isas() -> Vec<Isa> {
-    [Isa::Avx512, Isa::Avx2, Isa::Portable]
-        .into_iter()
-        .filter(|i| i.is_supported())
-        .collect()
+    [Isa::Avx512, Isa::Avx2, Isa::Portable].into_iter().filter(|i| i.is_supported()).collect()
 }
 
 /// Max |a - b| relative to max |b|.
 fn rel_err(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-30);
-    a.iter()
-        .zip(b)
-        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
-        / scale
+    a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs())) / scale
 }
 
 fn conv(
@@ -72,10 +63,7 @@ fn conv(
 #[test]
 fn output_size_formula() {
     let g = conv(1, (7, 8), 1, (3, 2), (2, 3), (1, 0));
-    assert_eq!(
-        (g.out_h(), g.out_w()),
-        ((7 + 2 - 3) / 2 + 1, (8 - 2) / 3 + 1)
-    );
+    assert_eq!((g.out_h(), g.out_w()), ((7 + 2 - 3) / 2 + 1, (8 - 2) / 3 + 1));
 }
 
 #[test]
@@ -87,20 +75,12 @@ fn reference_conv_by_hand() {
     let bias = [0.5, -1.0];
     let residual = [0.; 8];
     let mut out = [0.; 8];
-    let ep = Epilogue {
-        bias: Some(&bias),
-        residual: Some(&residual),
-        relu: false,
-    };
+    let ep = Epilogue { bias: Some(&bias), residual: Some(&residual), relu: false };
     reference::conv2d(&g, 1, &x, &w, &ep, &mut out, 1);
     // Output 2x2; window top-left corners at (-1,-1), (-1,1), (1,-1), (1,1).
     // Channel 0 = x[tl] + x[br]; channel 1 = sum of the window.
     assert_eq!(out, [1.5, 3.5, 7.5, 14.5, 0.0, 4.0, 10.0, 27.0]);
-    let ep = Epilogue {
-        bias: Some(&bias),
-        residual: Some(&[-2.; 8]),
-        relu: true,
-    };
+    let ep = Epilogue { bias: Some(&bias), residual: Some(&[-2.; 8]), relu: true };
     reference::conv2d(&g, 1, &x, &w, &ep, &mut out, 2);
     assert_eq!(out, [0.0, 1.5, 5.5, 12.5, 0.0, 2.0, 8.0, 25.0]);
 }
@@ -124,10 +104,7 @@ fn check_conv(rng: &mut Lcg, g: Conv2d, batch: usize, threads: usize) {
             let mut got = vec![f32::NAN; want.len()];
             packed.run(batch, &x, &ep, &mut got, threads);
             let err = rel_err(&got, &want);
-            assert!(
-                err <= 1e-5,
-                "{isa:?} {g:?} batch {batch} epilogue {epi}: relative error {err}"
-            );
+            assert!(err <= 1e-5, "{isa:?} {g:?} batch {batch} epilogue {epi}: relative error {err}");
         }
     }
 }
@@ -177,56 +154,21 @@ fn fast_conv_matches_reference_on_random_geometries() {
 fn fast_conv_handles_deep_k_many_tiles_and_channel_splits() {
     let mut rng = Lcg(3);
     // K = 40 * 9 = 360 spans two K blocks; 24x24 = 576 pixels span two pixel tiles.
-    check_conv(
-        &mut rng,
-        conv(40, (24, 24), 10, (3, 3), (1, 1), (1, 1)),
-        1,
-        2,
-    );
+    check_conv(&mut rng, conv(40, (24, 24), 10, (3, 3), (1, 1), (1, 1)), 1, 2);
     // 1x1 stride-1 convolution (im2col skipped) over several tiles.
-    check_conv(
-        &mut rng,
-        conv(13, (23, 25), 20, (1, 1), (1, 1), (0, 0)),
-        2,
-        2,
-    );
+    check_conv(&mut rng, conv(13, (23, 25), 20, (1, 1), (1, 1), (0, 0)), 2, 2);
     // A small map with many channels: the output channels are split across tasks.
-    check_conv(
-        &mut rng,
-        conv(64, (4, 4), 130, (3, 3), (1, 1), (1, 1)),
-        1,
-        3,
-    );
+    check_conv(&mut rng, conv(64, (4, 4), 130, (3, 3), (1, 1), (1, 1)), 1, 3);
 }
 
 #[test]
 fn maxpool_by_hand() {
-    let p = Pool2d {
-        c: 1,
-        in_h: 3,
-        in_w: 3,
-        kh: 2,
-        kw: 2,
-        stride_h: 2,
-        stride_w: 2,
-        pad_h: 1,
-        pad_w: 1,
-    };
+    let p = Pool2d { c: 1, in_h: 3, in_w: 3, kh: 2, kw: 2, stride_h: 2, stride_w: 2, pad_h: 1, pad_w: 1 };
     let x = [-1., -2., -3., -4., -5., -6., -7., -8., -9.];
     let mut out = [0.; 4];
     reference::maxpool2d(&p, 1, &x, &mut out);
     assert_eq!(out, [-1., -2., -4., -5.]);
-    let p = Pool2d {
-        c: 2,
-        in_h: 2,
-        in_w: 4,
-        kh: 2,
-        kw: 2,
-        stride_h: 2,
-        stride_w: 2,
-        pad_h: 0,
-        pad_w: 0,
-    };
+    let p = Pool2d { c: 2, in_h: 2, in_w: 4, kh: 2, kw: 2, stride_h: 2, stride_w: 2, pad_h: 0, pad_w: 0 };
     let x: Vec<f32> = (0..16).map(|v| v as f32).collect();
     let mut out = [0.; 4];
     reference::maxpool2d(&p, 1, &x, &mut out);
@@ -235,17 +177,7 @@ fn maxpool_by_hand() {
 
 #[test]
 fn avgpool_counts_padding() {
-    let p = Pool2d {
-        c: 1,
-        in_h: 2,
-        in_w: 2,
-        kh: 2,
-        kw: 2,
-        stride_h: 1,
-        stride_w: 1,
-        pad_h: 1,
-        pad_w: 1,
-    };
+    let p = Pool2d { c: 1, in_h: 2, in_w: 2, kh: 2, kw: 2, stride_h: 1, stride_w: 1, pad_h: 1, pad_w: 1 };
     let x = [4., 8., 12., 16.];
     let mut out = [0.; 9];
     reference::avgpool2d(&p, 1, &x, &mut out);
@@ -281,22 +213,14 @@ fn fast_dense_matches_reference() {
             let x = rng.vec(batch * in_f);
             let w = rng.vec(in_f * out_f);
             let bias = rng.vec(out_f);
-            for (bias, relu) in [
-                (None, false),
-                (Some(&bias[..]), false),
-                (Some(&bias[..]), true),
-            ] {
+            for (bias, relu) in [(None, false), (Some(&bias[..]), false), (Some(&bias[..]), true)] {
                 let mut want = vec![0.0; batch * out_f];
                 reference::dense(in_f, out_f, batch, &x, &w, bias, relu, &mut want);
                 for isa in isas() {
                     let mut got = vec![f32::NAN; want.len()];
-                    PackedDense::with_isa(in_f, out_f, &w, isa)
-                        .run(batch, &x, bias, relu, &mut got, 2);
+                    PackedDense::with_isa(in_f, out_f, &w, isa).run(batch, &x, bias, relu, &mut got, 2);
                     let err = rel_err(&got, &want);
-                    assert!(
-                        err <= 1e-5,
-                        "{isa:?} dense {in_f}->{out_f} batch {batch}: relative error {err}"
-                    );
+                    assert!(err <= 1e-5, "{isa:?} dense {in_f}->{out_f} batch {batch}: relative error {err}");
                 }
             }
         }

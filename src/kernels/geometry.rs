@@ -27,22 +27,13 @@ pub struct Conv2d {
 
 /// `floor((len + 2 pad - k) / stride) + 1`: the number of window positions along one axis.
 fn window_count(len: usize, k: usize, stride: usize, pad: usize) -> usize {
-    assert!(
-        stride > 0 && len + 2 * pad >= k,
-        "window of {k} (stride {stride}, pad {pad}) does not fit in {len}"
-    );
+    assert!(stride > 0 && len + 2 * pad >= k, "window of {k} (stride {stride}, pad {pad}) does not fit in {len}");
     (len + 2 * pad - k) / stride + 1
 }
 
 /// The output positions `lo..hi` along one axis whose input coordinate
 /// `o * stride + k - pad` falls inside `0..len`.
-pub(crate) fn valid_range(
-    out_len: usize,
-    len: usize,
-    k: usize,
-    stride: usize,
-    pad: usize,
-) -> (usize, usize) {
+pub(crate) fn valid_range(out_len: usize, len: usize, k: usize, stride: usize, pad: usize) -> (usize, usize) {
     let lo = pad.saturating_sub(k).div_ceil(stride);
     let hi = (len + pad).saturating_sub(k).div_ceil(stride).min(out_len);
     (lo, hi.max(lo))
@@ -80,14 +71,7 @@ impl Conv2d {
     }
 
     /// Panics unless the slices have the lengths this geometry implies for `batch` samples.
-    pub(crate) fn check(
-        &self,
-        batch: usize,
-        x: &[f32],
-        w: Option<&[f32]>,
-        ep: &Epilogue,
-        out: &[f32],
-    ) {
+    pub(crate) fn check(&self, batch: usize, x: &[f32], w: Option<&[f32]>, ep: &Epilogue, out: &[f32]) {
         assert_eq!(x.len(), batch * self.in_len(), "conv input length");
         if let Some(w) = w {
             assert_eq!(w.len(), self.weight_len(), "conv weight length");

@@ -58,32 +58,14 @@ impl PackedConv {
     /// Packs `weight` for a given instruction set (panics if the CPU lacks it): lets tests and
     /// benchmarks compare the AVX-512, AVX2 and portable kernels.
     pub fn with_isa(g: Conv2d, weight: &[f32], isa: Isa) -> PackedConv {
-        assert!(
-            isa.is_supported(),
-            "{isa:?} kernels need CPU features this machine lacks"
-        );
+        assert!(isa.is_supported(), "{isa:?} kernels need CPU features this machine lacks");
         assert_eq!(weight.len(), g.weight_len(), "conv weight length");
-        let view = if g.kh == 1
-            && g.kw == 1
-            && g.stride_h == 1
-            && g.stride_w == 1
-            && g.pad_h == 0
-            && g.pad_w == 0
-        {
-            Conv2d {
-                in_h: 1,
-                in_w: g.in_h * g.in_w,
-                ..g
-            }
+        let view = if g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 {
+            Conv2d { in_h: 1, in_w: g.in_h * g.in_w, ..g }
         } else {
             g
         };
-        PackedConv {
-            g,
-            view,
-            isa,
-            a: pack_rows(weight, g.out_c, g.in_c * g.kh * g.kw, isa.mr()),
-        }
+        PackedConv { g, view, isa, a: pack_rows(weight, g.out_c, g.in_c * g.kh * g.kw, isa.mr()) }
     }
 
     /// The convolution's geometry.
@@ -110,16 +92,7 @@ impl PackedConv {
         while batch * n_tiles * g.out_c.div_ceil(mc) < 4 * threads && mc > 4 * mr {
             mc = (mc / 2).div_ceil(mr) * mr;
         }
-        Plan {
-            k,
-            n,
-            kc,
-            k_blocks,
-            nc,
-            n_tiles,
-            mc,
-            m_chunks: g.out_c.div_ceil(mc),
-        }
+        Plan { k, n, kc, k_blocks, nc, n_tiles, mc, m_chunks: g.out_c.div_ceil(mc) }
     }
 
     /// Convolves `batch` samples: `out = act(conv(x) + bias + residual)` on `threads` threads.
@@ -199,9 +172,7 @@ impl PackedConv {
                         accumulate: kb > 0,
                         last: kb + 1 == p.k_blocks,
                         bias: ep.bias.map_or(std::ptr::null(), |b| b[i..].as_ptr()),
-                        residual: ep
-                            .residual
-                            .map_or(std::ptr::null(), |r| r[offset + at..].as_ptr()),
+                        residual: ep.residual.map_or(std::ptr::null(), |r| r[offset + at..].as_ptr()),
                         relu: ep.relu,
                     };
                     unsafe { run_tile(self.isa, &t) };

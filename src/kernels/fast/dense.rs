@@ -56,30 +56,14 @@ impl PackedDense {
 
     /// Prepares `weight` for a given instruction set (panics if the CPU lacks it).
     pub fn with_isa(in_f: usize, out_f: usize, weight: &[f32], isa: Isa) -> PackedDense {
-        assert!(
-            isa.is_supported(),
-            "{isa:?} kernels need CPU features this machine lacks"
-        );
+        assert!(isa.is_supported(), "{isa:?} kernels need CPU features this machine lacks");
         assert_eq!(weight.len(), in_f * out_f, "dense weight length");
-        PackedDense {
-            in_f,
-            out_f,
-            isa,
-            w: weight.to_vec(),
-        }
+        PackedDense { in_f, out_f, isa, w: weight.to_vec() }
     }
 
     /// `out[b][o] = act(bias[o] + sum_i w[o][i] x[b][i])` for `batch` samples on `threads` threads;
     /// `act` is ReLU when `relu` is set.
-    pub fn run(
-        &self,
-        batch: usize,
-        x: &[f32],
-        bias: Option<&[f32]>,
-        relu: bool,
-        out: &mut [f32],
-        threads: usize,
-    ) {
+    pub fn run(&self, batch: usize, x: &[f32], bias: Option<&[f32]>, relu: bool, out: &mut [f32], threads: usize) {
         let (in_f, out_f) = (self.in_f, self.out_f);
         assert_eq!(x.len(), batch * in_f, "dense input length");
         assert_eq!(out.len(), batch * out_f, "dense output length");
@@ -94,8 +78,7 @@ impl PackedDense {
             let rows = task * TASK_ROWS..((task + 1) * TASK_ROWS).min(out_f);
             for n in 0..batch {
                 // SAFETY: this task alone writes rows `rows` of every sample.
-                let out =
-                    unsafe { std::slice::from_raw_parts_mut(out_ptr.get().add(n * out_f), out_f) };
+                let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get().add(n * out_f), out_f) };
                 if in_f == 0 {
                     out[rows.clone()].fill(0.0);
                 }

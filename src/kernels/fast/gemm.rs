@@ -125,11 +125,7 @@ unsafe fn kernel<S: MicroTile, const NV: usize>(t: &Tile) {
                 }
                 let n = (t.cols - col).min(S::LANES);
                 let load = |p: *const f32| {
-                    if n == S::LANES {
-                        S::load(p)
-                    } else {
-                        S::load_partial(p, n)
-                    }
+                    if n == S::LANES { S::load(p) } else { S::load_partial(p, n) }
                 };
                 let mut v = v;
                 if t.accumulate {

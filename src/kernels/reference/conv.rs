@@ -23,15 +23,7 @@ fn axpy(out: &mut [f32], w: f32, x: &[f32], stride: usize) {
 /// `[batch, out_c, out_h, out_w]`. Each (sample, output channel) plane is one task on `threads`
 /// threads; within it the sum runs over input channel, kernel row, kernel column, then output rows
 /// with the innermost loop over contiguous output pixels.
-pub fn conv2d(
-    g: &Conv2d,
-    batch: usize,
-    x: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    out: &mut [f32],
-    threads: usize,
-) {
+pub fn conv2d(g: &Conv2d, batch: usize, x: &[f32], w: &[f32], ep: &Epilogue, out: &mut [f32], threads: usize) {
     g.check(batch, x, Some(w), ep, out);
     let (oh, ow) = (g.out_h(), g.out_w());
     let plane_len = oh * ow;
@@ -55,12 +47,7 @@ pub fn conv2d(
                         let iy = oy * g.stride_h + ky - g.pad_h;
                         let ix0 = ox_lo * g.stride_w + kx - g.pad_w;
                         let xrow = &xc[iy * g.in_w + ix0..(iy + 1) * g.in_w];
-                        axpy(
-                            &mut plane[oy * ow + ox_lo..oy * ow + ox_hi],
-                            wv,
-                            xrow,
-                            g.stride_w,
-                        );
+                        axpy(&mut plane[oy * ow + ox_lo..oy * ow + ox_hi], wv, xrow, g.stride_w);
                     }
                 }
             }

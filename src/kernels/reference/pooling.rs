@@ -15,21 +15,14 @@ fn pool2d(
     let (oh, ow) = (p.out_h(), p.out_w());
     assert_eq!(x.len(), batch * p.c * p.in_h * p.in_w, "pool input length");
     assert_eq!(out.len(), batch * p.c * oh * ow, "pool output length");
-    for (plane, o) in x
-        .chunks_exact(p.in_h * p.in_w)
-        .zip(out.chunks_exact_mut(oh * ow))
-    {
+    for (plane, o) in x.chunks_exact(p.in_h * p.in_w).zip(out.chunks_exact_mut(oh * ow)) {
         for oy in 0..oh {
             for ox in 0..ow {
                 let mut acc = init;
                 for ky in 0..p.kh {
                     for kx in 0..p.kw {
-                        let iy = (oy * p.stride_h + ky)
-                            .checked_sub(p.pad_h)
-                            .filter(|&iy| iy < p.in_h);
-                        let ix = (ox * p.stride_w + kx)
-                            .checked_sub(p.pad_w)
-                            .filter(|&ix| ix < p.in_w);
+                        let iy = (oy * p.stride_h + ky).checked_sub(p.pad_h).filter(|&iy| iy < p.in_h);
+                        let ix = (ox * p.stride_w + kx).checked_sub(p.pad_w).filter(|&ix| ix < p.in_w);
                         let v = match (iy, ix) {
                             (Some(iy), Some(ix)) => plane[iy * p.in_w + ix],
                             _ => init,
