@@ -8,7 +8,7 @@ use netc::compile::{Compilation, compile_file};
 use netc::diag::{self, Code, lookup_code};
 use netc::io;
 use netc::ir::LowerOptions;
-use netc::ir::{Graph, Normalize};
+use netc::ir::Normalize;
 use netc::plan::Plan;
 use netc::run;
 use netc::tensor::Tensor;
@@ -185,7 +185,7 @@ fn check(file: &Path, input_shape: Option<Vec<usize>>, format: Format, opt: bool
             if ok && opt {
                 let weights = Weights::generate(&c.graph, 0);
                 if let Ok((g, plan)) = run::prepare(&c.graph, weights, "generated weights") {
-                    print!("{}", dump_ir(&g, &plan));
+                    print!("{}", plan.describe(&g));
                 }
             } else if ok {
                 print!("{}", layer_table(&c.graph).render());
@@ -211,18 +211,6 @@ fn check(file: &Path, input_shape: Option<Vec<usize>>, format: Format, opt: bool
         }
     }
     if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
-}
-
-/// The optimized IR as a table, and its memory plan.
-fn dump_ir(graph: &Graph, plan: &Plan) -> String {
-    let mib = |b: usize| b as f64 / (1 << 20) as f64;
-    format!(
-        "{}memory plan: {} activation buffers, {:.2} MiB per sample ({:.2} MiB without buffer reuse)\n",
-        layer_table(graph).render(),
-        plan.slot_sizes.len(),
-        mib(plan.arena_bytes(1)),
-        mib(plan.unplanned_bytes(1)),
-    )
 }
 
 fn io_error(e: impl std::fmt::Display) -> ExitCode {
@@ -285,7 +273,7 @@ fn run_network(a: &RunArgs) -> ExitCode {
         }
     };
     if a.dump_ir {
-        print!("{}", dump_ir(&graph, &plan));
+        print!("{}", plan.describe(&graph));
     }
     let threads = a.threads.unwrap_or_else(default_threads);
     let backend = Interpreter::new(plan, threads);

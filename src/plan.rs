@@ -142,6 +142,18 @@ impl Plan {
         plan
     }
 
+    /// The optimized graph's layer table followed by the memory plan (`netc run --dump-ir`).
+    pub fn describe(&self, graph: &Graph) -> String {
+        let mib = |b: usize| b as f64 / (1 << 20) as f64;
+        format!(
+            "{}memory plan: {} activation buffers, peak {:.2} MiB per sample ({:.2} MiB without buffer reuse)\n",
+            crate::check::layer_table(graph).render(),
+            self.slot_sizes.len(),
+            mib(self.arena_bytes(1)),
+            mib(self.unplanned_bytes(1)),
+        )
+    }
+
     /// Bytes of activation memory a batch of `batch` needs: the sum of the arena slots.
     pub fn arena_bytes(&self, batch: usize) -> usize {
         self.slot_sizes.iter().sum::<usize>() * batch * std::mem::size_of::<f32>()

@@ -22,9 +22,10 @@ pub fn prepare(graph: &Graph, mut weights: Weights, source: &str) -> Result<(Gra
 /// Overrides the normalization of the graph's first input (`--mean`, `--std`, `--scale`).
 pub fn override_normalize(graph: &mut Graph, normalize: Normalize) {
     if let Some(&n) = graph.inputs.first()
-        && let Op::Input { normalize: slot, .. } = &mut graph.g[n].op {
-            *slot = Some(normalize);
-        }
+        && let Op::Input { normalize: slot, .. } = &mut graph.g[n].op
+    {
+        *slot = Some(normalize);
+    }
 }
 
 /// Turns an `.npy` array into an input batch `[N, C, H, W]` for `graph`'s first input:
