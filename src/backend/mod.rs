@@ -11,3 +11,8 @@ pub trait Backend: Send + Sync {
     fn name(&self) -> &'static str;
     fn run(&self, inputs: &[Tensor]) -> Vec<Tensor>;
 }
+
+/// The fastest back end for `plan` on this machine (see the book's performance chapter).
+pub fn fastest(plan: crate::plan::Plan, threads: usize) -> Box<dyn Backend> {
+    Box::new(interp::Interpreter::new(plan, threads))
+}
