@@ -10,13 +10,23 @@ pub struct Tensor {
 impl Tensor {
     /// A tensor of `shape` filled with zeros.
     pub fn zeros(shape: &[usize]) -> Tensor {
-        Tensor { shape: shape.to_vec(), data: vec![0.0; shape.iter().product()] }
+        Tensor {
+            shape: shape.to_vec(),
+            data: vec![0.0; shape.iter().product()],
+        }
     }
 
     /// Wraps `data`; panics if its length is not the product of `shape` (a caller bug, not user input).
     pub fn from_vec(shape: &[usize], data: Vec<f32>) -> Tensor {
-        assert_eq!(shape.iter().product::<usize>(), data.len(), "tensor data does not fill shape {shape:?}");
-        Tensor { shape: shape.to_vec(), data }
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "tensor data does not fill shape {shape:?}"
+        );
+        Tensor {
+            shape: shape.to_vec(),
+            data,
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -3,8 +3,8 @@
 //!
 //! Weights are packed once into `MR`-row panels. At run time each task takes one sample, one tile
 //! of output pixels and a range of output channels; for each block of K it packs its slice of the
-//! im2col matrix straight from the input into `NR`-column panels (the full im2col matrix is never
-//! built), then sweeps the micro-kernel over the tile, the B panel staying in L1 while weight
+//! im2col matrix straight from the input (the full im2col matrix is never built), then sweeps the
+//! micro-kernel over the tile, each `NR`-column micro-panel of B staying in L1 while the weight
 //! panels stream from L2. Bias, residual and ReLU are applied as the last K block is stored.
 
 use std::cell::RefCell;
@@ -176,11 +176,15 @@ impl PackedConv {
         let (mr, nr, lanes) = (self.isa.mr(), self.isa.nr(), self.isa.lanes());
         let width = n.len();
         let panels = width.div_ceil(nr);
-        buf.resize(buf.len().max(panels * nr * p.kc), 0.0);
+        // Row stride of the packed B tile: an odd number of cache lines, so that the rows of one
+        // micro-panel spread over all L1 sets.
+        let ldb = (panels * nr).div_ceil(16) | 1;
+        let ldb = ldb * 16;
+        buf.resize(buf.len().max(ldb * p.kc), 0.0);
         for kb in 0..p.k_blocks {
             let k0 = kb * p.kc;
             let kc = p.kc.min(p.k - k0);
-            pack_im2col(&self.view, x, k0..k0 + kc, n.clone(), nr, buf);
+            pack_im2col(&self.view, x, k0..k0 + kc, n.clone(), ldb, buf);
             for j in 0..panels {
                 let cols = (width - j * nr).min(nr);
                 let col0 = n.start + j * nr;
@@ -188,8 +192,8 @@ impl PackedConv {
                     let at = i * p.n + col0;
                     let t = Tile {
                         a: self.a[(i * p.k + k0 * mr)..].as_ptr(),
-                        b: buf[j * nr * kc..].as_ptr(),
-                        ldb: nr,
+                        b: buf[j * nr..].as_ptr(),
+                        ldb,
                         kc,
                         c: unsafe { c.add(at) },
                         ldc: p.n,
@@ -225,38 +229,31 @@ pub(crate) fn pack_rows(w: &[f32], rows: usize, cols: usize, mr: usize) -> Vec<f
     a
 }
 
-/// Packs rows `k` and columns `n` of the im2col matrix of one sample `x` into `buf` as panels of
-/// `nr` columns: `[panel][k][nr]`. Columns past the end of the last panel are left as they are
-/// (the micro-kernel computes but never stores them).
+/// Packs rows `k` and columns `n` of the im2col matrix of one sample `x` into `buf`, row `k`
+/// at `buf[(k - k.start) * ldb..]`. Each row is a few runs, one per output row the pixels cross:
+/// a copy from one input row with zeros where the window hangs over the padding.
 fn pack_im2col(
     g: &Conv2d,
     x: &[f32],
     k: std::ops::Range<usize>,
     n: std::ops::Range<usize>,
-    nr: usize,
+    ldb: usize,
     buf: &mut [f32],
 ) {
-    let (oh, ow) = (g.out_h(), g.out_w());
+    let ow = g.out_w();
     let plane = g.in_h * g.in_w;
-    let kc = k.len();
-    // Runs of output pixels within one output row and one panel: (dest offset, oy, ox, len).
-    let mut runs = Vec::with_capacity(n.len() / ow.min(nr) + 2);
-    let mut q = n.start;
-    while q < n.end {
-        let (oy, ox) = (q / ow, q % ow);
-        let rel = q - n.start;
-        let len = (ow - ox).min(nr - rel % nr).min(n.end - q);
-        runs.push(((rel / nr) * nr * kc + rel % nr, oy, ox, len));
-        q += len;
-    }
-    debug_assert!(n.end <= oh * ow);
     for (kk, kidx) in k.enumerate() {
         let (ic, kyx) = (kidx / (g.kh * g.kw), kidx % (g.kh * g.kw));
         let (ky, kx) = (kyx / g.kw, kyx % g.kw);
         let xc = &x[ic * plane..][..plane];
         let (lo, hi) = valid_range(ow, g.in_w, kx, g.stride_w, g.pad_w);
-        for &(dst, oy, ox0, len) in &runs {
-            let d = &mut buf[dst + kk * nr..][..len];
+        let dst_row = &mut buf[kk * ldb..][..n.len()];
+        let mut q = n.start;
+        while q < n.end {
+            let (oy, ox0) = (q / ow, q % ow);
+            let len = (ow - ox0).min(n.end - q);
+            let d = &mut dst_row[q - n.start..][..len];
+            q += len;
             let iy = (oy * g.stride_h + ky).wrapping_sub(g.pad_h);
             if iy >= g.in_h {
                 d.fill(0.0);
