@@ -34,19 +34,31 @@ pub struct PackedConv {
 
 /// How one run is cut into tasks and blocks.
 struct Plan {
+    /// GEMM depth `in_c * kh * kw`.
     k: usize,
+    /// Output pixels per sample.
     n: usize,
+    /// K block depth (the last block may be shorter).
     kc: usize,
     k_blocks: usize,
+    /// Pixels per tile.
     nc: usize,
     n_tiles: usize,
+    /// Row stride of a packed B tile.
+    ldb: usize,
+    /// Output channels per task (a multiple of `MR`).
     mc: usize,
     m_chunks: usize,
+    /// Pack each tile's B once into a shared buffer, then split output channels among tasks
+    /// (when there are fewer pixel tiles than threads); otherwise each task packs its own tile.
+    shared: bool,
 }
 
 thread_local! {
     /// Per-thread packing buffer for B, reused across calls.
     static B_BUF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// The caller's buffer for B tiles shared by all threads.
+    static SHARED_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 impl PackedConv {
@@ -105,11 +117,14 @@ impl PackedConv {
         let kc = k.div_ceil(k_blocks);
         let nc = (NC.div_ceil(nr) * nr).min(n.div_ceil(nr) * nr);
         let n_tiles = n.div_ceil(nc);
+        // An odd number of cache lines, so that the rows of a micro-panel use every L1 set.
+        let ldb = (nc.div_ceil(16) | 1) * 16;
+        let shared = threads > 1 && batch * n_tiles < 2 * threads;
         let mut mc = g.out_c.div_ceil(mr) * mr;
-        // Split output channels when there are too few pixel tiles to keep every thread busy.
-        while batch * n_tiles * g.out_c.div_ceil(mc) < 4 * threads && mc > 4 * mr {
+        while shared && batch * n_tiles * g.out_c.div_ceil(mc) < 4 * threads && mc > 2 * mr {
             mc = (mc / 2).div_ceil(mr) * mr;
         }
+        let m_chunks = g.out_c.div_ceil(mc);
         Plan {
             k,
             n,
@@ -117,99 +132,132 @@ impl PackedConv {
             k_blocks,
             nc,
             n_tiles,
+            ldb,
             mc,
-            m_chunks: g.out_c.div_ceil(mc),
+            m_chunks,
+            shared,
         }
     }
 
     /// Convolves `batch` samples: `out = act(conv(x) + bias + residual)` on `threads` threads.
     /// `x` is `[batch, in_c, in_h, in_w]`, `out` and `ep.residual` `[batch, out_c, out_h, out_w]`.
     pub fn run(&self, batch: usize, x: &[f32], ep: &Epilogue, out: &mut [f32], threads: usize) {
-        let g = &self.g;
-        g.check(batch, x, None, ep, out);
+        self.g.check(batch, x, None, ep, out);
         if out.is_empty() {
             return;
         }
         let p = self.plan(batch, threads);
-        let out_ptr = SyncPtr(out.as_mut_ptr());
-        let tasks = batch * p.m_chunks * p.n_tiles;
-        parallel_for(threads, tasks, &|task| {
-            let tile = task % p.n_tiles;
-            let chunk = task / p.n_tiles % p.m_chunks;
-            let sample = task / p.n_tiles / p.m_chunks;
-            let n0 = tile * p.nc;
-            let m0 = chunk * p.mc;
-            let x = &x[sample * g.in_len()..][..g.in_len()];
-            let offset = sample * g.out_len();
-            B_BUF.with_borrow_mut(|buf| {
-                // SAFETY: tasks write disjoint (sample, channel range, pixel tile) blocks of `out`.
-                unsafe {
-                    self.run_task(
-                        &p,
-                        x,
-                        ep,
-                        out_ptr.get().add(offset),
-                        offset,
-                        m0..(m0 + p.mc).min(g.out_c),
-                        n0..(n0 + p.nc).min(p.n),
-                        buf,
+        let out = SyncPtr(out.as_mut_ptr());
+        let tiles = batch * p.n_tiles;
+        if !p.shared {
+            parallel_for(threads, tiles, &|tile| {
+                B_BUF.with_borrow_mut(|buf| {
+                    buf.resize(buf.len().max(p.ldb * p.kc), 0.0);
+                    for kb in 0..p.k_blocks {
+                        self.pack_block(&p, x, tile, kb, buf);
+                        // SAFETY: each task writes its own pixel tile of `out`.
+                        unsafe {
+                            self.compute_block(&p, ep, tile, 0..self.g.out_c, kb, buf.as_ptr(), out)
+                        };
+                    }
+                });
+            });
+            return;
+        }
+        SHARED_B.with_borrow_mut(|buf| {
+            let tile_len = p.k * p.ldb;
+            buf.resize(buf.len().max(tiles * tile_len), 0.0);
+            let b = SyncPtr(buf.as_mut_ptr());
+            parallel_for(threads, tiles * p.k_blocks, &|task| {
+                let (tile, kb) = (task / p.k_blocks, task % p.k_blocks);
+                // SAFETY: each task packs its own K block of its own tile.
+                let dst = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        b.get().add(tile * tile_len + kb * p.kc * p.ldb),
+                        p.kc * p.ldb,
                     )
                 };
+                self.pack_block(&p, x, tile, kb, dst);
+            });
+            parallel_for(threads, tiles * p.m_chunks, &|task| {
+                let (tile, chunk) = (task / p.m_chunks, task % p.m_chunks);
+                let m = chunk * p.mc..((chunk + 1) * p.mc).min(self.g.out_c);
+                for kb in 0..p.k_blocks {
+                    // SAFETY: each task writes its own (channel range, pixel tile) block of `out`;
+                    // the packed tiles are complete and only read.
+                    unsafe {
+                        self.compute_block(
+                            &p,
+                            ep,
+                            tile,
+                            m.clone(),
+                            kb,
+                            b.get().add(tile * tile_len + kb * p.kc * p.ldb),
+                            out,
+                        )
+                    };
+                }
             });
         });
     }
 
-    /// One task: output channels `m` and pixels `n` of the sample whose output starts at `c`
-    /// (element `offset` of the whole output).
+    /// Sample and pixel range of a tile index (which counts pixel tiles over the whole batch).
+    fn tile_range(&self, p: &Plan, tile: usize) -> (usize, std::ops::Range<usize>) {
+        let (sample, t) = (tile / p.n_tiles, tile % p.n_tiles);
+        (sample, t * p.nc..((t + 1) * p.nc).min(p.n))
+    }
+
+    /// Packs K block `kb` of a tile's im2col matrix into `dst` (rows `ldb` apart).
+    fn pack_block(&self, p: &Plan, x: &[f32], tile: usize, kb: usize, dst: &mut [f32]) {
+        let (sample, n) = self.tile_range(p, tile);
+        let k0 = kb * p.kc;
+        let x = &x[sample * self.g.in_len()..][..self.g.in_len()];
+        pack_im2col(&self.view, x, k0..(k0 + p.kc).min(p.k), n, p.ldb, dst);
+    }
+
+    /// Multiplies output channels `m` of the weights by K block `kb` of a tile packed at `b`,
+    /// accumulating into `out` (the whole output) and applying the epilogue after the last block.
+    ///
+    /// # Safety
+    /// `b` must hold the packed block and `out` the whole output; no other thread may access the
+    /// (channels `m`, tile) block of `out` meanwhile.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn run_task(
+    unsafe fn compute_block(
         &self,
         p: &Plan,
-        x: &[f32],
         ep: &Epilogue,
-        c: *mut f32,
-        offset: usize,
+        tile: usize,
         m: std::ops::Range<usize>,
-        n: std::ops::Range<usize>,
-        buf: &mut Vec<f32>,
+        kb: usize,
+        b: *const f32,
+        out: SyncPtr,
     ) {
         let (mr, nr, lanes) = (self.isa.mr(), self.isa.nr(), self.isa.lanes());
-        let width = n.len();
-        let panels = width.div_ceil(nr);
-        // Row stride of the packed B tile: an odd number of cache lines, so that the rows of one
-        // micro-panel spread over all L1 sets.
-        let ldb = (panels * nr).div_ceil(16) | 1;
-        let ldb = ldb * 16;
-        buf.resize(buf.len().max(ldb * p.kc), 0.0);
-        for kb in 0..p.k_blocks {
-            let k0 = kb * p.kc;
-            let kc = p.kc.min(p.k - k0);
-            pack_im2col(&self.view, x, k0..k0 + kc, n.clone(), ldb, buf);
-            for j in 0..panels {
-                let cols = (width - j * nr).min(nr);
-                let col0 = n.start + j * nr;
-                for i in (m.start..m.end).step_by(mr) {
-                    let at = i * p.n + col0;
-                    let t = Tile {
-                        a: self.a[(i * p.k + k0 * mr)..].as_ptr(),
-                        b: buf[j * nr..].as_ptr(),
-                        ldb,
-                        kc,
-                        c: unsafe { c.add(at) },
-                        ldc: p.n,
-                        rows: (m.end - i).min(mr),
-                        cols,
-                        nv: cols.div_ceil(lanes),
-                        accumulate: kb > 0,
-                        last: kb + 1 == p.k_blocks,
-                        bias: ep.bias.map_or(std::ptr::null(), |b| b[i..].as_ptr()),
-                        residual: ep
-                            .residual
-                            .map_or(std::ptr::null(), |r| r[offset + at..].as_ptr()),
-                        relu: ep.relu,
-                    };
-                    unsafe { run_tile(self.isa, &t) };
-                }
+        let (sample, n) = self.tile_range(p, tile);
+        let offset = sample * self.g.out_len();
+        let k0 = kb * p.kc;
+        let kc = p.kc.min(p.k - k0);
+        for col0 in n.clone().step_by(nr) {
+            let cols = (n.end - col0).min(nr);
+            for i in m.clone().step_by(mr) {
+                let at = offset + i * p.n + col0;
+                let t = Tile {
+                    a: self.a[(i * p.k + k0 * mr)..].as_ptr(),
+                    b: unsafe { b.add(col0 - n.start) },
+                    ldb: p.ldb,
+                    kc,
+                    c: unsafe { out.get().add(at) },
+                    ldc: p.n,
+                    rows: (m.end - i).min(mr),
+                    cols,
+                    nv: cols.div_ceil(lanes),
+                    accumulate: kb > 0,
+                    last: kb + 1 == p.k_blocks,
+                    bias: ep.bias.map_or(std::ptr::null(), |b| b[i..].as_ptr()),
+                    residual: ep.residual.map_or(std::ptr::null(), |r| r[at..].as_ptr()),
+                    relu: ep.relu,
+                };
+                unsafe { run_tile(self.isa, &t) };
             }
         }
     }
