@@ -5,7 +5,9 @@ mod conv;
 mod dense;
 mod gemm;
 pub(crate) mod simd;
+mod winograd;
 
 pub use conv::PackedConv;
 pub use dense::PackedDense;
 pub use simd::Isa;
+pub use winograd::{WinogradConv, WinogradTile};
