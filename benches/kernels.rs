@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use netc::kernels::fast::{WinogradConv, WinogradTile};
 use netc::kernels::{Conv2d, Epilogue, PackedConv, machine_peak_gflops, reference};
 
 /// Minimum wall time spent timing one (layer, kernel, threads) cell.
@@ -110,18 +111,19 @@ fn main() {
             residual: None,
             relu: true,
         };
+        let mut want = vec![0.0; g.out_len()];
         let mut out = vec![0.0; g.out_len()];
         let gflops = |secs: f64| g.flops() / secs / 1e9;
         let reference = [1, 2].map(|t| {
             gflops(best_secs(|| {
-                reference::conv2d(&g, 1, &x, &w, &ep, &mut out, t)
+                reference::conv2d(&g, 1, &x, &w, &ep, &mut want, t)
             }))
         });
         let packed = PackedConv::new(g, &w);
         let fast_secs = [1, 2].map(|t| best_secs(|| packed.run(1, &x, &ep, &mut out, t)));
         let fast = fast_secs.map(gflops);
-        println!(
-            "| {name} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.3} ms | {:.0}% |",
+        let mut row = format!(
+            "| {name} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.3} | {:.0}% |",
             g.flops() / 1e6,
             reference[0],
             reference[1],
@@ -130,5 +132,21 @@ fn main() {
             fast_secs[1] * 1e3,
             100.0 * fast[1] / peak[1]
         );
+        for tile in [WinogradTile::F2x2, WinogradTile::F4x4] {
+            if WinogradConv::supports(&g) {
+                let wino = WinogradConv::new(g, &w, tile);
+                let speed = [1, 2].map(|t| gflops(best_secs(|| wino.run(1, &x, &ep, &mut out, t))));
+                let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                let err = out
+                    .iter()
+                    .zip(&want)
+                    .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()))
+                    / scale;
+                row += &format!(" {:.1} | {:.1} | {err:.1e} |", speed[0], speed[1]);
+            } else {
+                row += " - | - | - |";
+            }
+        }
+        println!("{row}");
     }
 }

@@ -5,13 +5,16 @@
 //! `9 m²`. Over a tile of blocks and all channels the element-wise products become `t²`
 //! independent GEMMs `C_ξ[out_c x blocks] = U_ξ[out_c x in_c] * V_ξ[in_c x blocks]`, run by the
 //! same micro-kernel as the direct convolution. The weight transform `U` is computed once (in
-//! `f64`) and packed; the input and output transforms are vectorized over consecutive blocks.
+//! `f64`) and packed. The input and output transforms run in SIMD registers, one lane per block:
+//! input rows are first split into `m` phases (columns `k m + φ`), so that the patch element
+//! `(r, c)` of consecutive blocks is one contiguous load.
 
 use std::cell::RefCell;
 
 use super::conv::pack_rows;
 use super::gemm::{Tile, run_tile};
 use super::simd::{Isa, Simd, isa_entry};
+use crate::kernels::geometry::valid_range;
 use crate::kernels::pool::{SyncPtr, parallel_for};
 use crate::kernels::{Conv2d, Epilogue};
 
@@ -24,148 +27,282 @@ pub enum WinogradTile {
     F4x4,
 }
 
-/// The transform matrices of one variant, row-major.
-struct Transform {
-    m: usize,
-    t: usize,
-    /// `Bᵀ`, `t x t`.
-    bt: &'static [f64],
-    /// `G`, `t x 3`.
-    g: &'static [f64],
-    /// `Aᵀ`, `m x t`.
-    at: &'static [f64],
+/// The transform matrices of one variant (row-major, padded to the largest variant).
+pub(crate) trait Variant {
+    /// Output block size.
+    const M: usize;
+    /// Input patch size, `M + 2`.
+    const T: usize;
+    /// `Bᵀ`, `T x T`.
+    const BT: [[f32; 6]; 6];
+    /// `G`, `T x 3`.
+    const G: [[f64; 3]; 6];
+    /// `Aᵀ`, `M x T`.
+    const AT: [[f32; 6]; 4];
 }
 
-const F2: Transform = Transform {
-    m: 2,
-    t: 4,
-    bt: &[
-        1., 0., -1., 0., 0., 1., 1., 0., 0., -1., 1., 0., 0., 1., 0., -1.,
-    ],
-    g: &[1., 0., 0., 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0., 0., 1.],
-    at: &[1., 1., 1., 0., 0., 1., -1., -1.],
-};
+/// `F(2x2, 3x3)`.
+pub(crate) struct F2;
 
-const F4: Transform = Transform {
-    m: 4,
-    t: 6,
+impl Variant for F2 {
+    const M: usize = 2;
+    const T: usize = 4;
     #[rustfmt::skip]
-    bt: &[
-        4., 0., -5., 0., 1., 0.,
-        0., -4., -4., 1., 1., 0.,
-        0., 4., -4., -1., 1., 0.,
-        0., -2., -1., 2., 1., 0.,
-        0., 2., -1., -2., 1., 0.,
-        0., 4., 0., -5., 0., 1.,
-    ],
+    const BT: [[f32; 6]; 6] = [
+        [1., 0., -1., 0., 0., 0.],
+        [0., 1., 1., 0., 0., 0.],
+        [0., -1., 1., 0., 0., 0.],
+        [0., 1., 0., -1., 0., 0.],
+        [0.; 6],
+        [0.; 6],
+    ];
+    const G: [[f64; 3]; 6] = [
+        [1., 0., 0.],
+        [0.5, 0.5, 0.5],
+        [0.5, -0.5, 0.5],
+        [0., 0., 1.],
+        [0.; 3],
+        [0.; 3],
+    ];
+    const AT: [[f32; 6]; 4] = [
+        [1., 1., 1., 0., 0., 0.],
+        [0., 1., -1., -1., 0., 0.],
+        [0.; 6],
+        [0.; 6],
+    ];
+}
+
+/// `F(4x4, 3x3)`.
+pub(crate) struct F4;
+
+impl Variant for F4 {
+    const M: usize = 4;
+    const T: usize = 6;
     #[rustfmt::skip]
-    g: &[
-        1. / 4., 0., 0.,
-        -1. / 6., -1. / 6., -1. / 6.,
-        -1. / 6., 1. / 6., -1. / 6.,
-        1. / 24., 1. / 12., 1. / 6.,
-        1. / 24., -1. / 12., 1. / 6.,
-        0., 0., 1.,
-    ],
+    const BT: [[f32; 6]; 6] = [
+        [4., 0., -5., 0., 1., 0.],
+        [0., -4., -4., 1., 1., 0.],
+        [0., 4., -4., -1., 1., 0.],
+        [0., -2., -1., 2., 1., 0.],
+        [0., 2., -1., -2., 1., 0.],
+        [0., 4., 0., -5., 0., 1.],
+    ];
     #[rustfmt::skip]
-    at: &[
-        1., 1., 1., 1., 1., 0.,
-        0., 1., -1., 2., -2., 0.,
-        0., 1., 1., 4., 4., 0.,
-        0., 1., -1., 8., -8., 1.,
-    ],
-};
+    const G: [[f64; 3]; 6] = [
+        [1. / 4., 0., 0.],
+        [-1. / 6., -1. / 6., -1. / 6.],
+        [-1. / 6., 1. / 6., -1. / 6.],
+        [1. / 24., 1. / 12., 1. / 6.],
+        [1. / 24., -1. / 12., 1. / 6.],
+        [0., 0., 1.],
+    ];
+    #[rustfmt::skip]
+    const AT: [[f32; 6]; 4] = [
+        [1., 1., 1., 1., 1., 0.],
+        [0., 1., -1., 2., -2., 0.],
+        [0., 1., 1., 4., 4., 0.],
+        [0., 1., -1., 8., -8., 1.],
+    ];
+}
 
 /// Largest K block of the per-ξ GEMMs.
 const KC: usize = 256;
 /// Target blocks per task.
 const BLOCKS: usize = 64;
-
-/// A sparse row of a transform matrix: `(column, coefficient)` for the non-zero entries.
-type SparseRow = Vec<(usize, f32)>;
-
-fn sparse_rows(m: &[f64], cols: usize) -> Vec<SparseRow> {
-    m.chunks_exact(cols)
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .filter(|(_, v)| **v != 0.0)
-                .map(|(c, &v)| (c, v as f32))
-                .collect()
-        })
-        .collect()
-}
+/// Slack after each row of blocks so that whole-vector loads past the last block stay in bounds.
+const SLACK: usize = 16;
 
 /// A 3x3 stride-1 convolution with Winograd-transformed, packed weights.
 #[derive(Clone, Debug)]
 pub struct WinogradConv {
     g: Conv2d,
     isa: Isa,
-    m: usize,
-    t: usize,
-    bt: Vec<SparseRow>,
-    at: Vec<SparseRow>,
+    tile: WinogradTile,
     /// `t²` packed matrices `U_ξ` (`out_c x in_c`), each `u_len` long.
     u: Vec<f32>,
     u_len: usize,
 }
 
-/// Per-thread buffers: transformed input, GEMM results, and transform temporaries.
+/// Per-thread buffers: transformed input, GEMM results, input row phases, output rows.
 #[derive(Default)]
 struct Scratch {
     v: Vec<f32>,
     c: Vec<f32>,
-    rows: Vec<f32>,
-    h: Vec<f32>,
+    phases: Vec<f32>,
+    y: Vec<f32>,
 }
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// `dst[q] = Σ (c, w) in row: w * src[c * step + q * stride]` for `q < dst.len()`.
+/// Input transform of one block row of one channel.
+struct InputRow {
+    /// The input channel plane.
+    x: *const f32,
+    in_h: usize,
+    in_w: usize,
+    pad_h: usize,
+    pad_w: usize,
+    /// Block row index.
+    by: usize,
+    /// Blocks per row.
+    tw: usize,
+    /// Scratch for `T * M` phase rows of `len_ph` values.
+    phases: *mut f32,
+    len_ph: usize,
+    /// `V_0[ic][first block of the row]`; `V_ξ` follows at `ξ * xi_stride`.
+    v: *mut f32,
+    xi_stride: usize,
+}
+
+/// `y = Σ_k w[k] x[k]` over the non-zero constant weights (fully unrolled by the compiler).
 #[inline(always)]
-fn combine(dst: &mut [f32], row: &SparseRow, src: &[f32], step: usize, stride: usize) {
-    dst.fill(0.0);
-    for &(c, w) in row {
-        let s = &src[c * step..];
-        if stride == 1 {
-            for (d, &x) in dst.iter_mut().zip(s) {
-                *d += w * x;
+unsafe fn dot<S: Simd>(w: &[f32; 6], x: &[S::V; 6], n: usize) -> S::V {
+    unsafe {
+        let mut acc = S::zero();
+        for k in 0..n {
+            if w[k] != 0.0 {
+                acc = S::fma(S::splat(w[k]), x[k], acc);
             }
-        } else {
-            for (d, &x) in dst.iter_mut().zip(s.iter().step_by(stride)) {
-                *d += w * x;
+        }
+        acc
+    }
+}
+
+#[inline(always)]
+unsafe fn input_transform<S: Simd, W: Variant>(j: &InputRow) {
+    let (m, t, l) = (W::M, W::T, S::LANES);
+    unsafe {
+        for r in 0..t {
+            let iy = (j.by * m + r).wrapping_sub(j.pad_h);
+            for ph in 0..m {
+                let dst =
+                    std::slice::from_raw_parts_mut(j.phases.add((r * m + ph) * j.len_ph), j.len_ph);
+                if iy >= j.in_h {
+                    dst.fill(0.0);
+                    continue;
+                }
+                let row = std::slice::from_raw_parts(j.x.add(iy * j.in_w), j.in_w);
+                let (lo, hi) = valid_range(j.len_ph, j.in_w, ph, m, j.pad_w);
+                dst[..lo].fill(0.0);
+                dst[hi..].fill(0.0);
+                let start = lo * m + ph - j.pad_w;
+                for (d, &v) in dst[lo..hi].iter_mut().zip(row[start..].iter().step_by(m)) {
+                    *d = v;
+                }
+            }
+        }
+        for bx0 in (0..j.tw).step_by(l) {
+            let n = (j.tw - bx0).min(l);
+            let mut d = [[S::zero(); 6]; 6];
+            for (r, d_r) in d.iter_mut().enumerate().take(t) {
+                for (c, d_rc) in d_r.iter_mut().enumerate().take(t) {
+                    *d_rc = S::load(j.phases.add((r * m + c % m) * j.len_ph + bx0 + c / m));
+                }
+            }
+            // Columns of Bᵀ d, then rows of (Bᵀ d) B.
+            let mut bd = [[S::zero(); 6]; 6];
+            for (i, bd_i) in bd.iter_mut().enumerate().take(t) {
+                for c in 0..t {
+                    let col: [S::V; 6] = std::array::from_fn(|r| d[r][c]);
+                    bd_i[c] = dot::<S>(&W::BT[i], &col, t);
+                }
+            }
+            for (i, bd_i) in bd.iter().enumerate().take(t) {
+                for jj in 0..t {
+                    let v = dot::<S>(&W::BT[jj], bd_i, t);
+                    let p = j.v.add((i * t + jj) * j.xi_stride + bx0);
+                    if n == l {
+                        S::store(p, v);
+                    } else {
+                        S::store_partial(p, v, n);
+                    }
+                }
             }
         }
     }
 }
 
-/// `combine` compiled with the vectors of each ISA (the loops are plain Rust; only the target
-/// features differ, so LLVM vectorizes them as wide as the CPU allows).
+isa_entry! {
+    /// `input_transform` for `isa`.
+    unsafe fn input_transform_isa<W: Variant>(j: &InputRow) => input_transform
+}
+
+/// Output transform and epilogue of one block row of one output channel.
+struct OutputRow {
+    /// `C_0[oc][first block of the row]`; `C_ξ` follows at `ξ * xi_stride`.
+    c: *const f32,
+    xi_stride: usize,
+    tw: usize,
+    /// Scratch for `M * M` rows of `ylen` values.
+    y: *mut f32,
+    ylen: usize,
+    /// The output channel plane and its residual (or null).
+    out: *mut f32,
+    residual: *const f32,
+    oh: usize,
+    ow: usize,
+    by: usize,
+    bias: f32,
+    relu: bool,
+}
+
 #[inline(always)]
-unsafe fn combine_simd<S: Simd>(
-    dst: *mut f32,
-    len: usize,
-    row: &SparseRow,
-    src: *const f32,
-    src_len: usize,
-    step: usize,
-    stride: usize,
-) {
-    // SAFETY: the wrapper's caller passes valid slices as raw parts.
-    let (dst, src) = unsafe {
-        (
-            std::slice::from_raw_parts_mut(dst, len),
-            std::slice::from_raw_parts(src, src_len),
-        )
-    };
-    combine(dst, row, src, step, stride);
+unsafe fn output_transform<S: Simd, W: Variant>(o: &OutputRow) {
+    let (m, t, l) = (W::M, W::T, S::LANES);
+    unsafe {
+        let bias = S::splat(o.bias);
+        for bx0 in (0..o.tw).step_by(l) {
+            let mut c = [[S::zero(); 6]; 6];
+            for (i, c_i) in c.iter_mut().enumerate().take(t) {
+                for (jj, c_ij) in c_i.iter_mut().enumerate().take(t) {
+                    *c_ij = S::load(o.c.add((i * t + jj) * o.xi_stride + bx0));
+                }
+            }
+            // Rows of C A, then Aᵀ (C A).
+            let mut ca = [[S::zero(); 6]; 6];
+            for (i, ca_i) in ca.iter_mut().enumerate().take(t) {
+                for (jp, v) in ca_i.iter_mut().enumerate().take(m) {
+                    *v = dot::<S>(&W::AT[jp], &c[i], t);
+                }
+            }
+            for ip in 0..m {
+                for jp in 0..m {
+                    let col: [S::V; 6] = std::array::from_fn(|i| ca[i][jp]);
+                    let y = S::add(dot::<S>(&W::AT[ip], &col, t), bias);
+                    S::store(o.y.add((ip * m + jp) * o.ylen + bx0), y);
+                }
+            }
+        }
+        for ip in 0..m {
+            let oy = o.by * m + ip;
+            if oy >= o.oh {
+                break;
+            }
+            let orow = std::slice::from_raw_parts_mut(o.out.add(oy * o.ow), o.ow);
+            let y = std::slice::from_raw_parts(o.y.add(ip * m * o.ylen), m * o.ylen);
+            for (ox, v) in orow.iter_mut().enumerate() {
+                *v = y[(ox % m) * o.ylen + ox / m];
+            }
+            if !o.residual.is_null() {
+                let res = std::slice::from_raw_parts(o.residual.add(oy * o.ow), o.ow);
+                for (v, r) in orow.iter_mut().zip(res) {
+                    *v += r;
+                }
+            }
+            if o.relu {
+                for v in orow.iter_mut() {
+                    *v = v.max(0.0);
+                }
+            }
+        }
+    }
 }
 
 isa_entry! {
-    /// `combine` for `isa`.
-    unsafe fn combine_isa(dst: *mut f32, len: usize, row: &SparseRow, src: *const f32, src_len: usize, step: usize, stride: usize) => combine_simd
+    /// `output_transform` for `isa`.
+    unsafe fn output_transform_isa<W: Variant>(o: &OutputRow) => output_transform
 }
 
 impl WinogradConv {
@@ -190,29 +327,10 @@ impl WinogradConv {
             "{isa:?} kernels need CPU features this machine lacks"
         );
         assert_eq!(weight.len(), g.weight_len(), "conv weight length");
-        let tr = match tile {
-            WinogradTile::F2x2 => &F2,
-            WinogradTile::F4x4 => &F4,
+        let u = match tile {
+            WinogradTile::F2x2 => transform_weights::<F2>(&g, weight),
+            WinogradTile::F4x4 => transform_weights::<F4>(&g, weight),
         };
-        let t = tr.t;
-        // U_ξ[o][i] = (G w[o][i] Gᵀ)[ξ], in f64.
-        let mut u = vec![vec![0.0f32; g.out_c * g.in_c]; t * t];
-        for (oi, w) in weight.chunks_exact(9).enumerate() {
-            let mut gw = [[0.0f64; 3]; 6];
-            for (r, gw_r) in gw.iter_mut().enumerate().take(t) {
-                for (b, v) in gw_r.iter_mut().enumerate() {
-                    *v = (0..3)
-                        .map(|a| tr.g[r * 3 + a] * f64::from(w[a * 3 + b]))
-                        .sum();
-                }
-            }
-            for r in 0..t {
-                for c in 0..t {
-                    u[r * t + c][oi] =
-                        (0..3).map(|b| gw[r][b] * tr.g[c * 3 + b]).sum::<f64>() as f32;
-                }
-            }
-        }
         let packed: Vec<Vec<f32>> = u
             .iter()
             .map(|u| pack_rows(u, g.out_c, g.in_c, isa.mr()))
@@ -220,10 +338,7 @@ impl WinogradConv {
         WinogradConv {
             g,
             isa,
-            m: tr.m,
-            t,
-            bt: sparse_rows(tr.bt, t),
-            at: sparse_rows(tr.at, t),
+            tile,
             u_len: packed[0].len(),
             u: packed.concat(),
         }
@@ -232,13 +347,26 @@ impl WinogradConv {
     /// Convolves `batch` samples: `out = act(conv(x) + bias + residual)` on `threads` threads,
     /// with the same layouts as [`super::PackedConv::run`].
     pub fn run(&self, batch: usize, x: &[f32], ep: &Epilogue, out: &mut [f32], threads: usize) {
-        let g = &self.g;
-        g.check(batch, x, None, ep, out);
+        self.g.check(batch, x, None, ep, out);
         if out.is_empty() {
             return;
         }
-        let (oh, ow) = (g.out_h(), g.out_w());
-        let (tiles_h, tiles_w) = (oh.div_ceil(self.m), ow.div_ceil(self.m));
+        match self.tile {
+            WinogradTile::F2x2 => self.run_variant::<F2>(batch, x, ep, out, threads),
+            WinogradTile::F4x4 => self.run_variant::<F4>(batch, x, ep, out, threads),
+        }
+    }
+
+    fn run_variant<W: Variant>(
+        &self,
+        batch: usize,
+        x: &[f32],
+        ep: &Epilogue,
+        out: &mut [f32],
+        threads: usize,
+    ) {
+        let g = &self.g;
+        let (tiles_h, tiles_w) = (g.out_h().div_ceil(W::M), g.out_w().div_ceil(W::M));
         let mut rows_per_task = BLOCKS.div_ceil(tiles_w).min(tiles_h);
         while rows_per_task > 1 && batch * tiles_h.div_ceil(rows_per_task) < 2 * threads {
             rows_per_task = rows_per_task.div_ceil(2);
@@ -250,90 +378,54 @@ impl WinogradConv {
             let ty = part * rows_per_task..((part + 1) * rows_per_task).min(tiles_h);
             SCRATCH.with_borrow_mut(|s| {
                 // SAFETY: the task writes only the output rows of its block rows.
-                unsafe { self.run_task(s, x, sample, ty, tiles_w, ep, out) }
+                unsafe { self.run_task::<W>(s, x, sample, ty, tiles_w, ep, out) }
             });
         });
     }
 
     /// One task: block rows `ty` of one sample.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn run_task(
+    unsafe fn run_task<W: Variant>(
         &self,
         s: &mut Scratch,
         x: &[f32],
         sample: usize,
         ty: std::ops::Range<usize>,
-        tiles_w: usize,
+        tw: usize,
         ep: &Epilogue,
         out: SyncPtr,
     ) {
-        let (g, m, t, isa) = (&self.g, self.m, self.t, self.isa);
-        let tt = t * t;
-        let blocks = ty.len() * tiles_w;
+        let (g, isa) = (&self.g, self.isa);
+        let (m, tt) = (W::M, W::T * W::T);
+        let blocks = ty.len() * tw;
         let (mr, nr, lanes) = (isa.mr(), isa.nr(), isa.lanes());
-        let ldb = (blocks.div_ceil(16) | 1) * 16;
-        let row_len = tiles_w * m + 2;
+        let ldb = ((blocks + SLACK).div_ceil(16) | 1) * 16;
+        let len_ph = tw + 1 + SLACK;
+        let ylen = tw + SLACK;
         s.v.resize(s.v.len().max(tt * g.in_c * ldb), 0.0);
         s.c.resize(s.c.len().max(tt * g.out_c * ldb), 0.0);
-        s.rows.resize(t * row_len, 0.0);
-        s.h.resize(tt * tiles_w, 0.0);
+        s.phases.resize(s.phases.len().max(W::T * m * len_ph), 0.0);
+        s.y.resize(s.y.len().max(m * m * ylen), 0.0);
 
-        // Input transform: V[ξ = (i, j)][ic][block] = (Bᵀ d B)[i][j].
         let plane = g.in_h * g.in_w;
         let x = &x[sample * g.in_len()..][..g.in_len()];
         for ic in 0..g.in_c {
-            let xc = &x[ic * plane..][..plane];
             for (rr, by) in ty.clone().enumerate() {
-                // The t input rows of this block row, zero-padded to `row_len`.
-                for r in 0..t {
-                    let dst = &mut s.rows[r * row_len..][..row_len];
-                    dst.fill(0.0);
-                    let iy = (by * m + r).wrapping_sub(g.pad_h);
-                    if iy < g.in_h {
-                        let lo = g.pad_w.min(row_len);
-                        let len = g.in_w.min(row_len - lo);
-                        dst[lo..lo + len].copy_from_slice(&xc[iy * g.in_w..][..len]);
-                    }
-                }
-                // H[r][j][bx] = Σ_c Bᵀ[j][c] rows[r][bx m + c].
-                for r in 0..t {
-                    for j in 0..t {
-                        let dst = &mut s.h[(r * t + j) * tiles_w..][..tiles_w];
-                        let src = &s.rows[r * row_len..][..row_len];
-                        unsafe {
-                            combine_isa(
-                                isa,
-                                dst.as_mut_ptr(),
-                                tiles_w,
-                                &self.bt[j],
-                                src.as_ptr(),
-                                row_len,
-                                1,
-                                m,
-                            )
-                        };
-                    }
-                }
-                // V[i][j][bx] = Σ_r Bᵀ[i][r] H[r][j][bx].
-                for i in 0..t {
-                    for j in 0..t {
-                        let dst =
-                            &mut s.v[((i * t + j) * g.in_c + ic) * ldb + rr * tiles_w..][..tiles_w];
-                        let src = &s.h[j * tiles_w..];
-                        unsafe {
-                            combine_isa(
-                                isa,
-                                dst.as_mut_ptr(),
-                                tiles_w,
-                                &self.bt[i],
-                                src.as_ptr(),
-                                src.len(),
-                                t * tiles_w,
-                                1,
-                            )
-                        };
-                    }
-                }
+                let job = InputRow {
+                    x: x[ic * plane..].as_ptr(),
+                    in_h: g.in_h,
+                    in_w: g.in_w,
+                    pad_h: g.pad_h,
+                    pad_w: g.pad_w,
+                    by,
+                    tw,
+                    phases: s.phases.as_mut_ptr(),
+                    len_ph,
+                    v: s.v[ic * ldb + rr * tw..].as_mut_ptr(),
+                    xi_stride: g.in_c * ldb,
+                };
+                // SAFETY: the job's pointers cover the plane and the scratch sized above.
+                unsafe { input_transform_isa::<W>(isa, &job) };
             }
         }
 
@@ -342,7 +434,6 @@ impl WinogradConv {
         let kc_max = g.in_c.div_ceil(k_blocks);
         for xi in 0..tt {
             let u = &self.u[xi * self.u_len..][..self.u_len];
-            let c = &mut s.c[xi * g.out_c * ldb..][..g.out_c * ldb];
             for kb in 0..k_blocks {
                 let k0 = kb * kc_max;
                 let kc = kc_max.min(g.in_c - k0);
@@ -354,7 +445,7 @@ impl WinogradConv {
                             b: s.v[(xi * g.in_c + k0) * ldb + col0..].as_ptr(),
                             ldb,
                             kc,
-                            c: c[i * ldb + col0..].as_mut_ptr(),
+                            c: s.c[(xi * g.out_c + i) * ldb + col0..].as_mut_ptr(),
                             ldc: ldb,
                             rows: (g.out_c - i).min(mr),
                             cols,
@@ -372,77 +463,50 @@ impl WinogradConv {
             }
         }
 
-        // Output transform: Y = Aᵀ C A per block, then the epilogue.
         let (oh, ow) = (g.out_h(), g.out_w());
-        let out_plane = oh * ow;
-        let mut sm = vec![0.0f32; t * m * tiles_w];
-        let mut y = vec![0.0f32; m * m * tiles_w];
         for oc in 0..g.out_c {
-            let base = (sample * g.out_c + oc) * out_plane;
-            let bias = ep.bias.map_or(0.0, |b| b[oc]);
+            let plane_at = (sample * g.out_c + oc) * oh * ow;
             for (rr, by) in ty.clone().enumerate() {
-                // S[i][j'] = Σ_j C[i][j] Aᵀ[j'][j], then Y[i'][j'] = Σ_i Aᵀ[i'][i] S[i][j'].
-                let col = |xi: usize| (xi * g.out_c + oc) * ldb + rr * tiles_w;
-                for i in 0..t {
-                    for jp in 0..m {
-                        let dst = &mut sm[(i * m + jp) * tiles_w..][..tiles_w];
-                        let src = &s.c[col(i * t)..];
-                        unsafe {
-                            combine_isa(
-                                isa,
-                                dst.as_mut_ptr(),
-                                tiles_w,
-                                &self.at[jp],
-                                src.as_ptr(),
-                                src.len(),
-                                g.out_c * ldb,
-                                1,
-                            )
-                        };
-                    }
-                }
-                for ip in 0..m {
-                    for jp in 0..m {
-                        let dst = &mut y[(ip * m + jp) * tiles_w..][..tiles_w];
-                        let src = &sm[jp * tiles_w..];
-                        unsafe {
-                            combine_isa(
-                                isa,
-                                dst.as_mut_ptr(),
-                                tiles_w,
-                                &self.at[ip],
-                                src.as_ptr(),
-                                src.len(),
-                                m * tiles_w,
-                                1,
-                            )
-                        };
-                    }
-                }
-                for ip in 0..m {
-                    let oy = by * m + ip;
-                    if oy >= oh {
-                        break;
-                    }
-                    let row_at = base + oy * ow;
-                    // SAFETY: this task alone writes output row `oy` of every channel.
-                    let orow = unsafe { std::slice::from_raw_parts_mut(out.get().add(row_at), ow) };
-                    let res = ep.residual.map(|r| &r[row_at..][..ow]);
-                    for jp in 0..m {
-                        let yrow = &y[(ip * m + jp) * tiles_w..][..tiles_w];
-                        for (bx, &v) in yrow.iter().enumerate() {
-                            let ox = bx * m + jp;
-                            if ox < ow {
-                                let mut v = v + bias;
-                                if let Some(r) = res {
-                                    v += r[ox];
-                                }
-                                orow[ox] = if ep.relu { v.max(0.0) } else { v };
-                            }
-                        }
-                    }
-                }
+                let job = OutputRow {
+                    c: s.c[oc * ldb + rr * tw..].as_ptr(),
+                    xi_stride: g.out_c * ldb,
+                    tw,
+                    y: s.y.as_mut_ptr(),
+                    ylen,
+                    // SAFETY: in bounds of the output; this task alone writes these rows.
+                    out: unsafe { out.get().add(plane_at) },
+                    residual: ep
+                        .residual
+                        .map_or(std::ptr::null(), |r| r[plane_at..].as_ptr()),
+                    oh,
+                    ow,
+                    by,
+                    bias: ep.bias.map_or(0.0, |b| b[oc]),
+                    relu: ep.relu,
+                };
+                // SAFETY: the job's pointers cover the scratch sized above and the output plane.
+                unsafe { output_transform_isa::<W>(isa, &job) };
             }
         }
     }
+}
+
+/// `U_ξ[o][i] = (G w[o][i] Gᵀ)[ξ]` for every ξ, computed in `f64`.
+fn transform_weights<W: Variant>(g: &Conv2d, weight: &[f32]) -> Vec<Vec<f32>> {
+    let t = W::T;
+    let mut u = vec![vec![0.0f32; g.out_c * g.in_c]; t * t];
+    for (oi, w) in weight.chunks_exact(9).enumerate() {
+        let mut gw = [[0.0f64; 3]; 6];
+        for (r, gw_r) in gw.iter_mut().enumerate().take(t) {
+            for (b, v) in gw_r.iter_mut().enumerate() {
+                *v = (0..3).map(|a| W::G[r][a] * f64::from(w[a * 3 + b])).sum();
+            }
+        }
+        for r in 0..t {
+            for c in 0..t {
+                u[r * t + c][oi] = (0..3).map(|b| gw[r][b] * W::G[c][b]).sum::<f64>() as f32;
+            }
+        }
+    }
+    u
 }
