@@ -1,7 +1,7 @@
 //! Kernel correctness: the reference against hand-computed cases, and the fast kernels (every
 //! instruction set this CPU has) against the reference over many geometries and epilogues.
 
-use netc::kernels::fast::{Isa, WinogradConv, WinogradTile};
+use netc::kernels::fast::{GemmConv, Isa, WinogradConv, WinogradTile};
 use netc::kernels::{Conv2d, Epilogue, PackedConv, PackedDense, Pool2d, reference};
 
 /// A small linear congruential generator: deterministic data without a dependency.
@@ -120,7 +120,7 @@ fn check_conv(rng: &mut Lcg, g: Conv2d, batch: usize, threads: usize) {
         let mut want = vec![0.0; batch * g.out_len()];
         reference::conv2d(&g, batch, &x, &w, &ep, &mut want, threads);
         for isa in isas() {
-            let packed = PackedConv::with_isa(g, &w, isa);
+            let packed = GemmConv::with_isa(g, &w, isa);
             let mut got = vec![f32::NAN; want.len()];
             packed.run(batch, &x, &ep, &mut got, threads);
             let err = rel_err(&got, &want);
@@ -349,5 +349,32 @@ fn winograd_matches_reference() {
         println!("{isa:?}: Winograd F(2x2) relative error {f2:.2e}, F(4x4) {f4:.2e}");
         assert!(f2 <= 1e-5, "{isa:?} F(2x2): relative error {f2}");
         assert!(f4 <= 1e-3, "{isa:?} F(4x4): relative error {f4}");
+    }
+}
+
+#[test]
+fn packed_conv_choice_matches_reference() {
+    let mut rng = Lcg(9);
+    for g in [
+        conv(32, (16, 16), 24, (3, 3), (1, 1), (1, 1)),
+        conv(3, (16, 16), 8, (3, 3), (1, 1), (1, 1)),
+        conv(16, (9, 9), 8, (3, 3), (2, 2), (1, 1)),
+    ] {
+        let x = rng.vec(2 * g.in_len());
+        let w = rng.vec(g.weight_len());
+        let residual = rng.vec(2 * g.out_len());
+        let ep = Epilogue {
+            bias: None,
+            residual: Some(&residual),
+            relu: true,
+        };
+        let mut want = vec![0.0; 2 * g.out_len()];
+        reference::conv2d(&g, 2, &x, &w, &ep, &mut want, 2);
+        let mut got = vec![f32::NAN; want.len()];
+        let packed = PackedConv::new(g, &w);
+        assert_eq!(packed.geometry(), &g);
+        packed.run(2, &x, &ep, &mut got, 2);
+        let err = rel_err(&got, &want);
+        assert!(err <= 1e-5, "{g:?}: relative error {err}");
     }
 }

@@ -20,9 +20,9 @@ const KC: usize = 256;
 /// Target pixels per task tile.
 const NC: usize = 384;
 
-/// A convolution whose weights are packed for the GEMM micro-kernel.
+/// A convolution computed as im2col-GEMM, its weights packed for the micro-kernel.
 #[derive(Clone, Debug)]
-pub struct PackedConv {
+pub struct GemmConv {
     g: Conv2d,
     /// The geometry im2col packs from: a 1x1, stride-1, unpadded convolution is viewed as one
     /// row of `in_h * in_w` pixels, so its packing is a plain copy of long runs.
@@ -61,15 +61,15 @@ thread_local! {
     static SHARED_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-impl PackedConv {
+impl GemmConv {
     /// Packs `weight` (`[out_c, in_c, kh, kw]`) for the best instruction set of this CPU.
-    pub fn new(g: Conv2d, weight: &[f32]) -> PackedConv {
-        PackedConv::with_isa(g, weight, Isa::detect())
+    pub fn new(g: Conv2d, weight: &[f32]) -> GemmConv {
+        GemmConv::with_isa(g, weight, Isa::detect())
     }
 
     /// Packs `weight` for a given instruction set (panics if the CPU lacks it): lets tests and
     /// benchmarks compare the AVX-512, AVX2 and portable kernels.
-    pub fn with_isa(g: Conv2d, weight: &[f32], isa: Isa) -> PackedConv {
+    pub fn with_isa(g: Conv2d, weight: &[f32], isa: Isa) -> GemmConv {
         assert!(
             isa.is_supported(),
             "{isa:?} kernels need CPU features this machine lacks"
@@ -90,7 +90,7 @@ impl PackedConv {
         } else {
             g
         };
-        PackedConv {
+        GemmConv {
             g,
             view,
             isa,

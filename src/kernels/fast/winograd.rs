@@ -311,6 +311,11 @@ impl WinogradConv {
         g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1
     }
 
+    /// The convolution's geometry.
+    pub fn geometry(&self) -> &Conv2d {
+        &self.g
+    }
+
     /// Transforms and packs `weight` (`[out_c, in_c, 3, 3]`) for the best ISA of this CPU.
     pub fn new(g: Conv2d, weight: &[f32], tile: WinogradTile) -> WinogradConv {
         WinogradConv::with_isa(g, weight, tile, Isa::detect())
@@ -345,7 +350,7 @@ impl WinogradConv {
     }
 
     /// Convolves `batch` samples: `out = act(conv(x) + bias + residual)` on `threads` threads,
-    /// with the same layouts as [`super::PackedConv::run`].
+    /// with the same layouts as [`super::GemmConv::run`].
     pub fn run(&self, batch: usize, x: &[f32], ep: &Epilogue, out: &mut [f32], threads: usize) {
         self.g.check(batch, x, None, ep, out);
         if out.is_empty() {
