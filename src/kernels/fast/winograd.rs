@@ -108,7 +108,7 @@ impl Variant for F4 {
 /// Largest K block of the per-ξ GEMMs.
 const KC: usize = 256;
 /// Target blocks per task.
-const BLOCKS: usize = 64;
+const BLOCKS: usize = 128;
 /// Slack after each row of blocks so that whole-vector loads past the last block stay in bounds.
 const SLACK: usize = 16;
 
