@@ -105,6 +105,16 @@ fn reference_conv_by_hand() {
     assert_eq!(out, [0.0, 1.5, 5.5, 12.5, 0.0, 2.0, 8.0, 25.0]);
 }
 
+#[test]
+fn reference_conv_stride1_by_hand() {
+    // A 3x3 box filter with padding 1: each output is the sum of its neighbourhood.
+    let g = conv(1, (3, 3), 1, (3, 3), (1, 1), (1, 1));
+    let x = [1., 2., 3., 4., 5., 6., 7., 8., 9.];
+    let mut out = [0.; 9];
+    reference::conv2d(&g, 1, &x, &[1.; 9], &Epilogue::default(), &mut out, 1);
+    assert_eq!(out, [12., 21., 16., 27., 45., 33., 24., 39., 28.]);
+}
+
 /// Checks every fast instruction set against the reference on one geometry, all epilogues.
 fn check_conv(rng: &mut Lcg, g: Conv2d, batch: usize, threads: usize) {
     let x = rng.vec(batch * g.in_len());

@@ -184,26 +184,6 @@ pub fn parallel_for(threads: usize, count: usize, task: &(dyn Fn(usize) + Sync))
     );
 }
 
-/// Splits `out` into consecutive chunks of `chunk` elements and runs `task(index, chunk)` on each,
-/// in parallel over `threads` threads.
-pub fn parallel_chunks(
-    threads: usize,
-    out: &mut [f32],
-    chunk: usize,
-    task: &(dyn Fn(usize, &mut [f32]) + Sync),
-) {
-    assert!(
-        chunk > 0 && out.len().is_multiple_of(chunk),
-        "chunk must divide the output"
-    );
-    let base = SyncPtr(out.as_mut_ptr());
-    parallel_for(threads, out.len() / chunk, &|i| {
-        // SAFETY: chunks are disjoint and each index is handed out once.
-        let part = unsafe { std::slice::from_raw_parts_mut(base.get().add(i * chunk), chunk) };
-        task(i, part);
-    });
-}
-
 /// A raw pointer that tasks may share; each task writes a disjoint region through it.
 #[derive(Clone, Copy)]
 pub(crate) struct SyncPtr(pub(crate) *mut f32);
