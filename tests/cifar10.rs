@@ -50,8 +50,9 @@ fn full_test_set_agrees_with_pytorch() {
         return;
     }
     let x_path = data_dir().join("cifar10-test-x.npy");
-    let x = read_npy(&x_path)
-        .unwrap_or_else(|e| panic!("{e}\nbuild the decoded test set with `python3 scripts/cifar_data.py --split test`"));
+    let x = read_npy(&x_path).unwrap_or_else(|e| {
+        panic!("{e}\nbuild the decoded test set with `python3 scripts/cifar_data.py --split test`")
+    });
     let y = read_npy(data_dir().join("cifar10-test-y.npy")).unwrap();
     let labels = y.as_i64().unwrap();
     let torch_top1 = read_npy(Path::new(DIR).join("torch_test_top1.npy")).unwrap();

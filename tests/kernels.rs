@@ -1,7 +1,7 @@
 //! Kernel correctness: the reference against hand-computed cases, and the fast kernels (every
 //! instruction set this CPU has) against the reference over many geometries and epilogues.
 
-use netc::kernels::fast::Isa;
+use netc::kernels::fast::{GemmConv, Isa, WinogradConv, WinogradTile};
 use netc::kernels::{Conv2d, Epilogue, PackedConv, PackedDense, Pool2d, reference};
 
 /// A small linear congruential generator: deterministic data without a dependency.
@@ -85,6 +85,16 @@ fn reference_conv_by_hand() {
     assert_eq!(out, [0.0, 1.5, 5.5, 12.5, 0.0, 2.0, 8.0, 25.0]);
 }
 
+#[test]
+fn reference_conv_stride1_by_hand() {
+    // A 3x3 box filter with padding 1: each output is the sum of its neighbourhood.
+    let g = conv(1, (3, 3), 1, (3, 3), (1, 1), (1, 1));
+    let x = [1., 2., 3., 4., 5., 6., 7., 8., 9.];
+    let mut out = [0.; 9];
+    reference::conv2d(&g, 1, &x, &[1.; 9], &Epilogue::default(), &mut out, 1);
+    assert_eq!(out, [12., 21., 16., 27., 45., 33., 24., 39., 28.]);
+}
+
 /// Checks every fast instruction set against the reference on one geometry, all epilogues.
 fn check_conv(rng: &mut Lcg, g: Conv2d, batch: usize, threads: usize) {
     let x = rng.vec(batch * g.in_len());
@@ -100,7 +110,7 @@ fn check_conv(rng: &mut Lcg, g: Conv2d, batch: usize, threads: usize) {
         let mut want = vec![0.0; batch * g.out_len()];
         reference::conv2d(&g, batch, &x, &w, &ep, &mut want, threads);
         for isa in isas() {
-            let packed = PackedConv::with_isa(g, &w, isa);
+            let packed = GemmConv::with_isa(g, &w, isa);
             let mut got = vec![f32::NAN; want.len()];
             packed.run(batch, &x, &ep, &mut got, threads);
             let err = rel_err(&got, &want);
@@ -230,4 +240,66 @@ fn fast_dense_matches_reference() {
 #[test]
 fn peak_is_positive() {
     assert!(netc::kernels::machine_peak_gflops(1) > 0.0);
+}
+
+/// Largest relative error of a Winograd variant over a few 3x3 stride-1 geometries.
+fn winograd_error(tile: WinogradTile, isa: Isa) -> f32 {
+    let mut rng = Lcg(5);
+    let mut worst = 0.0f32;
+    let shapes =
+        [(1, 1, 3, 3, 1, 0), (3, 5, 7, 9, 1, 1), (17, 9, 10, 11, 2, 1), (64, 40, 14, 14, 1, 1), (300, 8, 6, 5, 1, 2)];
+    for (in_c, out_c, h, w, batch, pad) in shapes {
+        let g = conv(in_c, (h, w), out_c, (3, 3), (1, 1), (pad, pad));
+        let x = rng.vec(batch * g.in_len());
+        let wt = rng.vec(g.weight_len());
+        let bias = rng.vec(out_c);
+        let residual = rng.vec(batch * g.out_len());
+        for epi in 0..8 {
+            let ep = Epilogue {
+                bias: (epi & 1 != 0).then_some(&bias[..]),
+                residual: (epi & 2 != 0).then_some(&residual[..]),
+                relu: epi & 4 != 0,
+            };
+            let mut want = vec![0.0; batch * g.out_len()];
+            reference::conv2d(&g, batch, &x, &wt, &ep, &mut want, 2);
+            let mut got = vec![f32::NAN; want.len()];
+            WinogradConv::with_isa(g, &wt, tile, isa).run(batch, &x, &ep, &mut got, 1 + epi % 3);
+            worst = worst.max(rel_err(&got, &want));
+        }
+    }
+    worst
+}
+
+#[test]
+fn winograd_matches_reference() {
+    for isa in isas() {
+        let f2 = winograd_error(WinogradTile::F2x2, isa);
+        let f4 = winograd_error(WinogradTile::F4x4, isa);
+        println!("{isa:?}: Winograd F(2x2) relative error {f2:.2e}, F(4x4) {f4:.2e}");
+        assert!(f2 <= 1e-5, "{isa:?} F(2x2): relative error {f2}");
+        assert!(f4 <= 1e-3, "{isa:?} F(4x4): relative error {f4}");
+    }
+}
+
+#[test]
+fn packed_conv_choice_matches_reference() {
+    let mut rng = Lcg(9);
+    for g in [
+        conv(32, (16, 16), 24, (3, 3), (1, 1), (1, 1)),
+        conv(3, (16, 16), 8, (3, 3), (1, 1), (1, 1)),
+        conv(16, (9, 9), 8, (3, 3), (2, 2), (1, 1)),
+    ] {
+        let x = rng.vec(2 * g.in_len());
+        let w = rng.vec(g.weight_len());
+        let residual = rng.vec(2 * g.out_len());
+        let ep = Epilogue { bias: None, residual: Some(&residual), relu: true };
+        let mut want = vec![0.0; 2 * g.out_len()];
+        reference::conv2d(&g, 2, &x, &w, &ep, &mut want, 2);
+        let mut got = vec![f32::NAN; want.len()];
+        let packed = PackedConv::new(g, &w);
+        assert_eq!(packed.geometry(), &g);
+        packed.run(2, &x, &ep, &mut got, 2);
+        let err = rel_err(&got, &want);
+        assert!(err <= 1e-5, "{g:?}: relative error {err}");
+    }
 }

@@ -5,7 +5,9 @@
 //! spinning briefly (consecutive layers follow each other within microseconds), then by sleeping
 //! on a condition variable. The pool is global; a call made while another is in progress (from a
 //! second test thread, or from inside a task) runs its tasks on the calling thread instead of
-//! waiting, so there is no deadlock and no nesting.
+//! waiting, so there is no deadlock and no nesting. A worker that has not picked its job up by the
+//! time the caller has run out of tasks (on a busy machine it may not have been scheduled yet) is
+//! not waited for: the caller takes the job back.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
@@ -20,7 +22,7 @@ struct Job<'f> {
     task: &'f (dyn Fn(usize) + Sync),
     count: usize,
     next: AtomicUsize,
-    /// Workers that have not finished with this job yet.
+    /// Workers that may still touch this job: posted to and neither finished nor taken back.
     pending: AtomicUsize,
     panicked: AtomicBool,
 }
@@ -49,7 +51,17 @@ struct Slot {
 }
 
 impl Slot {
+    /// Waits for a job and claims it (a job the poster took back meanwhile is not returned).
     fn wait_for_job(&self) -> *const Job<'static> {
+        loop {
+            let job = self.wait_for_post();
+            if self.job.compare_exchange(job, std::ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return job;
+            }
+        }
+    }
+
+    fn wait_for_post(&self) -> *mut Job<'static> {
         let start = Instant::now();
         loop {
             let job = self.job.load(Ordering::Acquire);
@@ -71,6 +83,11 @@ impl Slot {
         }
     }
 
+    /// Takes back `job` if the worker has not claimed it yet.
+    fn retract(&self, job: *const Job<'static>) -> bool {
+        self.job.compare_exchange(job.cast_mut(), std::ptr::null_mut(), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    }
+
     fn post(&self, job: *const Job<'static>) {
         self.job.store(job.cast_mut(), Ordering::Release);
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,11 +98,10 @@ impl Slot {
 fn worker(slot: Arc<Slot>) {
     loop {
         let job = slot.wait_for_job();
-        // SAFETY: the poster keeps the job alive until `pending` reaches zero, which happens only
-        // after this worker's last access below.
+        // SAFETY: the job was claimed, so the poster keeps it alive until `pending` reaches zero,
+        // which happens only after this worker's last access below.
         let job = unsafe { &*job };
         job.work();
-        slot.job.store(std::ptr::null_mut(), Ordering::Relaxed);
         job.pending.fetch_sub(1, Ordering::Release);
     }
 }
@@ -131,6 +147,11 @@ pub fn parallel_for(threads: usize, count: usize, task: &(dyn Fn(usize) + Sync))
         slot.post(erased);
     }
     job.work();
+    for slot in &slots[..helpers] {
+        if slot.retract(erased) {
+            job.pending.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
     let mut spins = 0u32;
     while job.pending.load(Ordering::Acquire) != 0 {
         spins += 1;
@@ -142,18 +163,6 @@ pub fn parallel_for(threads: usize, count: usize, task: &(dyn Fn(usize) + Sync))
     }
     drop(slots);
     assert!(!job.panicked.load(Ordering::Relaxed), "a parallel kernel task panicked");
-}
-
-/// Splits `out` into consecutive chunks of `chunk` elements and runs `task(index, chunk)` on each,
-/// in parallel over `threads` threads.
-pub fn parallel_chunks(threads: usize, out: &mut [f32], chunk: usize, task: &(dyn Fn(usize, &mut [f32]) + Sync)) {
-    assert!(chunk > 0 && out.len().is_multiple_of(chunk), "chunk must divide the output");
-    let base = SyncPtr(out.as_mut_ptr());
-    parallel_for(threads, out.len() / chunk, &|i| {
-        // SAFETY: chunks are disjoint and each index is handed out once.
-        let part = unsafe { std::slice::from_raw_parts_mut(base.get().add(i * chunk), chunk) };
-        task(i, part);
-    });
 }
 
 /// A raw pointer that tasks may share; each task writes a disjoint region through it.

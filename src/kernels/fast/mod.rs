@@ -4,8 +4,12 @@
 mod conv;
 mod dense;
 mod gemm;
+mod packed;
 pub(crate) mod simd;
+mod winograd;
 
-pub use conv::PackedConv;
+pub use conv::GemmConv;
 pub use dense::PackedDense;
+pub use packed::PackedConv;
 pub use simd::Isa;
+pub use winograd::{WinogradConv, WinogradTile};

@@ -225,29 +225,30 @@ impl Isa {
 }
 
 /// Defines `$name`, a function taking `$args` that dispatches on an [`Isa`] to the generic
-/// `$body::<S>` instantiated for that ISA inside a matching `#[target_feature]` function.
+/// `$body::<S>` (or `$body::<S, G>` for an optional extra type parameter `G`) instantiated for
+/// that ISA inside a matching `#[target_feature]` function.
 /// The caller of `$name` must have checked `isa.is_supported()`.
 macro_rules! isa_entry {
-    ($(#[$doc:meta])* $vis:vis unsafe fn $name:ident($($arg:ident: $ty:ty),*) => $body:ident) => {
+    ($(#[$doc:meta])* $vis:vis unsafe fn $name:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),*) => $body:ident) => {
         $(#[$doc])*
-        $vis unsafe fn $name(isa: $crate::kernels::fast::simd::Isa, $($arg: $ty),*) {
+        $vis unsafe fn $name $(<$g: $bound>)? (isa: $crate::kernels::fast::simd::Isa, $($arg: $ty),*) {
             use $crate::kernels::fast::simd::{Isa, Portable};
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f")]
-            unsafe fn avx512($($arg: $ty),*) {
-                unsafe { $body::<$crate::kernels::fast::simd::Avx512>($($arg),*) }
+            unsafe fn avx512 $(<$g: $bound>)? ($($arg: $ty),*) {
+                unsafe { $body::<$crate::kernels::fast::simd::Avx512 $(, $g)?>($($arg),*) }
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2($($arg: $ty),*) {
-                unsafe { $body::<$crate::kernels::fast::simd::Avx2>($($arg),*) }
+            unsafe fn avx2 $(<$g: $bound>)? ($($arg: $ty),*) {
+                unsafe { $body::<$crate::kernels::fast::simd::Avx2 $(, $g)?>($($arg),*) }
             }
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => unsafe { avx512($($arg),*) },
+                Isa::Avx512 => unsafe { avx512 $(::<$g>)? ($($arg),*) },
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => unsafe { avx2($($arg),*) },
-                _ => unsafe { $body::<Portable>($($arg),*) },
+                Isa::Avx2 => unsafe { avx2 $(::<$g>)? ($($arg),*) },
+                _ => unsafe { $body::<Portable $(, $g)?>($($arg),*) },
             }
         }
     };

@@ -1,8 +1,12 @@
 //! Direct 2-D convolution.
 
 use crate::kernels::geometry::valid_range;
-use crate::kernels::pool::parallel_chunks;
+use crate::kernels::pool::{SyncPtr, parallel_for};
 use crate::kernels::{Conv2d, Epilogue};
+
+/// Output channels per task. A task reads its whole input sample, so stride-1 convolutions build
+/// the sample's zero-padded copy once per task and share it among these channels.
+const OC_BLOCK: usize = 16;
 
 /// `out[i] += w * x[i * stride]` over `out`.
 fn axpy(out: &mut [f32], w: f32, x: &[f32], stride: usize) {
@@ -20,21 +24,83 @@ fn axpy(out: &mut [f32], w: f32, x: &[f32], stride: usize) {
 /// Direct convolution of `batch` samples: `out = act(conv(x, w) + bias + residual)`.
 ///
 /// `x` is `[batch, in_c, in_h, in_w]`, `w` is `[out_c, in_c, kh, kw]`, `out` is
-/// `[batch, out_c, out_h, out_w]`. Each (sample, output channel) plane is one task on `threads`
-/// threads; within it the sum runs over input channel, kernel row, kernel column, then output rows
-/// with the innermost loop over contiguous output pixels.
+/// `[batch, out_c, out_h, out_w]`. Tasks of (sample, block of output channels) run on `threads`
+/// threads. Each output plane is a sum over input channel and kernel tap of a scaled copy of the
+/// input, accumulated by loops over contiguous output pixels.
 pub fn conv2d(g: &Conv2d, batch: usize, x: &[f32], w: &[f32], ep: &Epilogue, out: &mut [f32], threads: usize) {
     g.check(batch, x, Some(w), ep, out);
-    let (oh, ow) = (g.out_h(), g.out_w());
-    let plane_len = oh * ow;
-    if plane_len == 0 || out.is_empty() {
+    let plane_len = g.out_h() * g.out_w();
+    if out.is_empty() {
         return;
     }
-    parallel_chunks(threads, out, plane_len, &|task, plane| {
-        let (n, oc) = (task / g.out_c, task % g.out_c);
+    let blocks = g.out_c.div_ceil(OC_BLOCK);
+    let out_ptr = SyncPtr(out.as_mut_ptr());
+    parallel_for(threads, batch * blocks, &|task| {
+        let (n, block) = (task / blocks, task % blocks);
+        let ocs = block * OC_BLOCK..((block + 1) * OC_BLOCK).min(g.out_c);
+        let first = (n * g.out_c + ocs.start) * plane_len;
+        // SAFETY: each task writes its own channel planes of one sample.
+        let planes = unsafe { std::slice::from_raw_parts_mut(out_ptr.get().add(first), ocs.len() * plane_len) };
+        let x = &x[n * g.in_len()..][..g.in_len()];
+        if g.stride_h == 1 && g.stride_w == 1 {
+            conv_stride1(g, x, w, ocs.clone(), planes);
+        } else {
+            conv_strided(g, x, w, ocs.clone(), planes);
+        }
+        for (oc, plane) in ocs.zip(planes.chunks_exact_mut(plane_len)) {
+            let bias = ep.bias.map_or(0.0, |b| b[oc]);
+            let residual = ep.residual.map(|r| &r[(n * g.out_c + oc) * plane_len..][..plane_len]);
+            for (i, o) in plane.iter_mut().enumerate() {
+                let mut v = *o + bias;
+                if let Some(r) = residual {
+                    v += r[i];
+                }
+                *o = if ep.relu { v.max(0.0) } else { v };
+            }
+        }
+    });
+}
+
+/// Stride 1: with the input zero-padded to rows of `wp = in_w + 2 pad_w`, output pixel
+/// `(oy, ox)` of kernel tap `(ky, kx)` reads padded element `(oy + ky) wp + ox + kx`. Computing
+/// the output on a grid of the same row width (its last `wp - out_w` columns are discarded)
+/// makes every tap one multiply-add over a contiguous run of the whole plane.
+fn conv_stride1(g: &Conv2d, x: &[f32], w: &[f32], ocs: std::ops::Range<usize>, planes: &mut [f32]) {
+    let (hp, wp) = (g.in_h + 2 * g.pad_h, g.in_w + 2 * g.pad_w);
+    let (oh, ow) = (g.out_h(), g.out_w());
+    // The slack of `kw` lets the last tap's run extend past the final padded row.
+    let mut padded = vec![0.0; g.in_c * hp * wp + g.kw];
+    for (ic, src) in x.chunks_exact(g.in_h * g.in_w).enumerate() {
+        for (iy, row) in src.chunks_exact(g.in_w).enumerate() {
+            let at = (ic * hp + iy + g.pad_h) * wp + g.pad_w;
+            padded[at..at + g.in_w].copy_from_slice(row);
+        }
+    }
+    let mut wide = vec![0.0; oh * wp];
+    for (oc, plane) in ocs.zip(planes.chunks_exact_mut(oh * ow)) {
+        wide.fill(0.0);
+        for ic in 0..g.in_c {
+            for ky in 0..g.kh {
+                for kx in 0..g.kw {
+                    let wv = w[((oc * g.in_c + ic) * g.kh + ky) * g.kw + kx];
+                    axpy(&mut wide, wv, &padded[(ic * hp + ky) * wp + kx..], 1);
+                }
+            }
+        }
+        for (dst, src) in plane.chunks_exact_mut(ow).zip(wide.chunks_exact(wp)) {
+            dst.copy_from_slice(&src[..ow]);
+        }
+    }
+}
+
+/// Any stride: for each tap, each output row receives a strided run of one input row,
+/// clipped to the pixels whose window lies inside the (unpadded) input.
+fn conv_strided(g: &Conv2d, x: &[f32], w: &[f32], ocs: std::ops::Range<usize>, planes: &mut [f32]) {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    for (oc, plane) in ocs.zip(planes.chunks_exact_mut(oh * ow)) {
         plane.fill(0.0);
         for ic in 0..g.in_c {
-            let xc = &x[(n * g.in_c + ic) * g.in_h * g.in_w..][..g.in_h * g.in_w];
+            let xc = &x[ic * g.in_h * g.in_w..][..g.in_h * g.in_w];
             for ky in 0..g.kh {
                 let (oy_lo, oy_hi) = valid_range(oh, g.in_h, ky, g.stride_h, g.pad_h);
                 for kx in 0..g.kw {
@@ -52,14 +118,5 @@ pub fn conv2d(g: &Conv2d, batch: usize, x: &[f32], w: &[f32], ep: &Epilogue, out
                 }
             }
         }
-        let bias = ep.bias.map_or(0.0, |b| b[oc]);
-        let residual = ep.residual.map(|r| &r[task * plane_len..][..plane_len]);
-        for (i, o) in plane.iter_mut().enumerate() {
-            let mut v = *o + bias;
-            if let Some(r) = residual {
-                v += r[i];
-            }
-            *o = if ep.relu { v.max(0.0) } else { v };
-        }
-    });
+    }
 }
