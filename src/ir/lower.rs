@@ -280,6 +280,8 @@ impl<'p> Lowerer<'p> {
                     *span,
                     format!("must be between 1 and {MAX_DIM}"),
                 ));
+                // Bind the name as failed so that its uses are skipped, not reported as undefined.
+                self.bind(frame, &decl.name, None, decl.span);
                 return;
             }
             dims.push(*d as usize);
@@ -297,6 +299,7 @@ impl<'p> Lowerer<'p> {
                 )
                 .with_help("write the per-sample shape without the batch, e.g. `3x224x224`"),
             );
+            self.bind(frame, &decl.name, None, decl.span);
             return;
         }
         let normalize = decl.normalize.as_ref().and_then(|(args, span)| self.normalize(args, *span, dims[0]));
@@ -789,6 +792,8 @@ impl<'p> Lowerer<'p> {
         frame: &Frame,
     ) -> Option<HashMap<String, Value>> {
         let mut values: HashMap<String, Value> = HashMap::new();
+        // Parameters given an argument, even one that failed: those are not also "missing".
+        let mut given: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut ok = true;
         let mut positional = 0;
         for a in args {
@@ -839,7 +844,7 @@ impl<'p> Lowerer<'p> {
                     }
                 }
             };
-            if values.contains_key(&p_name(param)) {
+            if !given.insert(p_name(param)) {
                 self.diags.push(Diagnostic::error(
                     Code::BadArguments,
                     format!("parameter `{}` is given twice", param.name.name),
@@ -886,6 +891,9 @@ impl<'p> Lowerer<'p> {
         for p in &block.params {
             if let Some(v) = values.get(&p.name.name) {
                 scope.params.insert(p.name.name.clone(), v.clone());
+                continue;
+            }
+            if given.contains(&p.name.name) {
                 continue;
             }
             match &p.default {
