@@ -118,13 +118,35 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
             }
         }
     }
-    // Point at the offending token (up to the next space), or at the end of the file.
+    // A comment may start anywhere, so `#` and `//` are always "expected"; saying so helps no one.
+    // The item keywords are already said by the words for a new item.
+    const ITEM_WORDS: &str = "`import`, `input`, `block`, `let` or `output`";
+    let has_item_words = expected.iter().any(|x| x == ITEM_WORDS);
+    expected.retain(|x| {
+        x != "`#`"
+            && x != "`//`"
+            && !(has_item_words && ["`import`", "`input`", "`block`", "`let`", "`output`"].contains(&x.as_str()))
+    });
+    // Point at the offending token (a word, `->` or one character), or at the end of the line or file.
     let rest = &src[pos.min(src.len())..];
-    let tok_len = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len()).clamp(1, 20);
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let tok_len = match rest.chars().next() {
+        None | Some('\n' | '\r') => 0,
+        Some(c) if is_word(c) => rest.find(|c: char| !is_word(c)).unwrap_or(rest.len()),
+        Some(_) if rest.starts_with("->") => 2,
+        Some(c) => c.len_utf8(),
+    }
+    .min(20);
     let end = (pos + tok_len).min(src.len());
     let end = (pos..=end).rev().find(|&i| src.is_char_boundary(i)).unwrap_or(pos);
     let span = Span::new(file, pos..end.max(pos));
-    let found = if rest.is_empty() { "end of file".to_string() } else { format!("`{}`", &src[pos..end]) };
+    let found = if rest.is_empty() {
+        "end of file".to_string()
+    } else if end == pos {
+        "end of line".to_string()
+    } else {
+        format!("`{}`", &src[pos..end])
+    };
     let expected_text = match expected.len() {
         0 => "something else".to_string(),
         1 => expected[0].clone(),
@@ -144,6 +166,13 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
         d = d.with_help("layers are chained with `->`; to name a tensor write `let name = chain`");
     } else if expected.iter().any(|x| x == "`,`") && expected.iter().any(|x| x == "`)`") {
         d = d.with_help("separate arguments with commas: `conv(64, 3, stride = 2)`");
+    } else if expected.iter().any(|x| x == "`}`") && ["block", "input", "output", "import"].contains(&word.as_str())
+    {
+        d = d.with_help("a `{` before this is never closed: add the missing `}` at the end of its body");
+    } else if expected.iter().any(|x| x == "`->`") && !word.is_empty() && !KEYWORDS.contains(&word.as_str()) {
+        d = d.with_help(format!(
+            "join the stages of a chain with `->` (`... -> {word}`); a new statement starts with `let`, `output`, `input`, `block` or `import`"
+        ));
     }
     d
 }
