@@ -29,6 +29,11 @@ const KEYWORDS: &[&str] = &[
 /// Deeper bracket nesting than this is rejected before parsing, so no input can exhaust the stack.
 const MAX_NESTING: usize = 64;
 
+/// More arithmetic operators than this in one expression (counting those of the expressions it
+/// is nested in) are rejected before parsing: `1+1+...+1` becomes a tree as deep as it is long,
+/// and evaluating or dropping it recursively would otherwise exhaust the stack.
+const MAX_OPERATORS: usize = 256;
+
 /// Parses one source file. On a syntax error, returns the single E0001 diagnostic for it.
 pub fn parse_file(file: FileId, src: &str) -> Result<File, Box<Diagnostic>> {
     check_nesting(file, src)?;
@@ -43,6 +48,8 @@ pub fn parse_file(file: FileId, src: &str) -> Result<File, Box<Diagnostic>> {
 fn check_nesting(file: FileId, src: &str) -> Result<(), Box<Diagnostic>> {
     let mut depth = 0usize;
     let mut in_comment = false;
+    // Operators of the expression being read, per open bracket (the file level first).
+    let mut operators: Vec<usize> = vec![0];
     for (i, ch) in src.char_indices() {
         match ch {
             '\n' => in_comment = false,
@@ -63,8 +70,31 @@ fn check_nesting(file: FileId, src: &str) -> Result<(), Box<Diagnostic>> {
                         .with_help("split the expression or chain into named blocks or `let` bindings"),
                     ));
                 }
+                operators.push(0);
             }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            ')' | ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                if operators.len() > 1 {
+                    operators.pop();
+                }
+            }
+            // A new expression starts after these.
+            ',' | '=' => *operators.last_mut().expect("never empty") = 0,
+            '-' if src[i..].starts_with("->") => *operators.last_mut().expect("never empty") = 0,
+            '+' | '-' | '*' | '/' => {
+                *operators.last_mut().expect("never empty") += 1;
+                if operators.iter().sum::<usize>() > MAX_OPERATORS {
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            Code::Syntax,
+                            format!("expression with more than {MAX_OPERATORS} operators"),
+                            Span::new(file, i..i + 1),
+                            "operator limit reached here",
+                        )
+                        .with_help("write the value as a number, or compute it in steps with block parameters"),
+                    ));
+                }
+            }
             _ => {}
         }
     }
