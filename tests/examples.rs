@@ -182,3 +182,123 @@ fn cli_json_on_errors() {
     assert_eq!(diags[1]["code"], "E0010");
     assert_eq!(diags[1]["span"]["line"], 15);
 }
+
+/// Every transcript in the book — a ```` ```console ```` block whose first line is
+/// `$ netc ...` — is the real output of that command (stderr, then stdout). Commands run in
+/// the crate root when the file they name exists there, else in `book/src`. A trailing
+/// `| tail -n N` keeps the last N lines.
+#[test]
+fn book_transcripts_are_real() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let book = root.join("book/src");
+    let mut pages = vec![];
+    let mut dirs = vec![book.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("book/src exists") {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                pages.push(path);
+            }
+        }
+    }
+    pages.sort();
+    let mut checked = 0;
+    let mut failures = vec![];
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.trim_end() != "```console" {
+                continue;
+            }
+            let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim_end() != "```").collect();
+            let Some(command) = block.first().and_then(|l| l.strip_prefix("$ netc ")) else {
+                continue;
+            };
+            let (command, tail) = match command.split_once(" | tail -n ") {
+                Some((c, n)) => (c, Some(n.trim().parse::<usize>().expect("tail count"))),
+                None => (command, None),
+            };
+            let args: Vec<&str> = command.split_whitespace().collect();
+            let in_root = args.iter().any(|a| a.ends_with(".net") && root.join(a).exists());
+            let out = Command::new(env!("CARGO_BIN_EXE_netc"))
+                .args(&args)
+                .current_dir(if in_root { root } else { &book })
+                .output()
+                .expect("netc runs");
+            let mut actual = String::from_utf8_lossy(&out.stderr).into_owned();
+            actual.push_str(&String::from_utf8_lossy(&out.stdout));
+            let actual_lines: Vec<&str> = actual.lines().map(str::trim_end).collect();
+            let actual_lines = match tail {
+                Some(n) => &actual_lines[actual_lines.len().saturating_sub(n)..],
+                None => &actual_lines[..],
+            };
+            let expected: Vec<&str> = block[1..].iter().map(|l| l.trim_end()).collect();
+            checked += 1;
+            if actual_lines.join("\n").trim_end() != expected.join("\n").trim_end() {
+                failures.push(format!(
+                    "{}: `netc {command}` prints\n{}\n",
+                    page.strip_prefix(root).unwrap().display(),
+                    actual_lines.join("\n")
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} transcripts are stale:\n{}", failures.len(), failures.join("\n"));
+    assert!(checked >= 20, "only {checked} transcripts in the book");
+}
+
+/// In the diagnostics catalogue, the program under `## Fixed` checks without errors, and every
+/// failing example shown above a transcript is the UI case the transcript runs.
+#[test]
+fn catalogue_examples_are_real() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = 0;
+    for code in Code::ALL {
+        let page = code.explanation();
+        assert!(
+            page.starts_with(&format!("# {}: {}\n", code.as_str(), code.title())),
+            "{}.md must start with its title line",
+            code.as_str()
+        );
+        pages += 1;
+        let mut section = "";
+        let mut last_program: Option<String> = None;
+        let mut fixed = 0;
+        let mut lines = page.lines();
+        while let Some(line) = lines.next() {
+            if let Some(h) = line.strip_prefix("## ") {
+                section = h;
+            }
+            let fence = line.trim_end();
+            if fence != "```net" && fence != "```console" {
+                continue;
+            }
+            let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim_end() != "```").collect();
+            if fence == "```net" {
+                let program = block.join("\n") + "\n";
+                if section.starts_with("Fix") {
+                    fixed += 1;
+                    let c = compile_source("fixed.net", program.clone(), &root.join("tests/ui"), &LowerOptions::default());
+                    assert!(
+                        !c.has_errors(),
+                        "the fixed example of {} fails:\n{program}\n{}",
+                        code.as_str(),
+                        render(&c)
+                    );
+                }
+                last_program = Some(program);
+            } else if let Some(file) = block.first().and_then(|l| l.split_whitespace().find(|w| w.ends_with(".net")))
+                && let Some(program) = last_program.take()
+            {
+                let on_disk = std::fs::read_to_string(root.join(file)).expect("the transcript's file exists");
+                assert_eq!(program, on_disk, "{}: the example shown is not {file}", code.as_str());
+                assert!(file.starts_with("tests/ui/"), "{}: examples are UI cases", code.as_str());
+            }
+        }
+        assert!(fixed >= 1, "{} has no fixed example", code.as_str());
+    }
+    assert_eq!(pages, 19);
+}
