@@ -53,8 +53,10 @@ enum Command {
         /// The `.net` file.
         file: PathBuf,
         /// Override the input's declared shape, e.g. `3x64x64`.
+        // The path is spelt out so that clap takes the shape as one value: a bare `Vec<_>`
+        // would make it a multi-value argument and panic when the option is read.
         #[arg(long, value_parser = parse_shape)]
-        input_shape: Option<Vec<usize>>,
+        input_shape: Option<std::vec::Vec<usize>>,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
         /// Show the optimized IR (after fusion and folding) and its memory plan instead.

@@ -104,8 +104,12 @@ pub fn infer(node: &Node, inputs: &[Vec<usize>], diags: &mut Vec<Diagnostic>) ->
                 inputs[0].clone()
             } else {
                 diags.push(add_mismatch(node, inputs));
-                // Recover with the first operand (the main path) so later layers are still checked.
-                inputs[0].clone()
+                // Recover with the main path so later layers are still checked: the body of a
+                // residual (operand 1; operand 0 is its shortcut), else the first operand.
+                match node.skip {
+                    Some(SkipKind::Residual { .. }) => inputs[1].clone(),
+                    _ => inputs[0].clone(),
+                }
             }
         }
         Op::Concat => concat(node, inputs, diags),

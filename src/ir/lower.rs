@@ -280,6 +280,8 @@ impl<'p> Lowerer<'p> {
                     *span,
                     format!("must be between 1 and {MAX_DIM}"),
                 ));
+                // Bind the name as failed so that its uses are skipped, not reported as undefined.
+                self.bind(frame, &decl.name, None, decl.span);
                 return;
             }
             dims.push(*d as usize);
@@ -297,6 +299,7 @@ impl<'p> Lowerer<'p> {
                 )
                 .with_help("write the per-sample shape without the batch, e.g. `3x224x224`"),
             );
+            self.bind(frame, &decl.name, None, decl.span);
             return;
         }
         let normalize = decl.normalize.as_ref().and_then(|(args, span)| self.normalize(args, *span, dims[0]));
@@ -615,7 +618,7 @@ impl<'p> Lowerer<'p> {
                     Some(v) => {
                         self.diags.push(Diagnostic::error(
                             Code::BadValue,
-                            format!("repeat count must be an int, found a {}", v.kind()),
+                            format!("repeat count must be an int, found {}", a_or_an(v.kind())),
                             count.span,
                             "expected an int",
                         ));
@@ -789,6 +792,8 @@ impl<'p> Lowerer<'p> {
         frame: &Frame,
     ) -> Option<HashMap<String, Value>> {
         let mut values: HashMap<String, Value> = HashMap::new();
+        // Parameters given an argument, even one that failed: those are not also "missing".
+        let mut given: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut ok = true;
         let mut positional = 0;
         for a in args {
@@ -821,11 +826,12 @@ impl<'p> Lowerer<'p> {
                                 Diagnostic::error(
                                     Code::BadArguments,
                                     format!(
-                                        "block `{}` takes {} argument{} but {} were given",
+                                        "block `{}` takes {} argument{} but {} {} given",
                                         block.name.name,
                                         block.params.len(),
                                         plural(block.params.len()),
-                                        args.len()
+                                        args.len(),
+                                        if args.len() == 1 { "was" } else { "were" }
                                     ),
                                     a.span,
                                     "extra argument",
@@ -839,7 +845,7 @@ impl<'p> Lowerer<'p> {
                     }
                 }
             };
-            if values.contains_key(&p_name(param)) {
+            if !given.insert(p_name(param)) {
                 self.diags.push(Diagnostic::error(
                     Code::BadArguments,
                     format!("parameter `{}` is given twice", param.name.name),
@@ -863,11 +869,11 @@ impl<'p> Lowerer<'p> {
                             Diagnostic::error(
                                 Code::BadValue,
                                 format!(
-                                    "`{}` expects a {} for `{}`, found a {}",
+                                    "`{}` expects {} for `{}`, found {}",
                                     block.name.name,
-                                    ty.name(),
+                                    a_or_an(ty.name()),
                                     param.name.name,
-                                    v.kind()
+                                    a_or_an(v.kind())
                                 ),
                                 a.value.span,
                                 format!("expected {}", ty.name()),
@@ -886,6 +892,9 @@ impl<'p> Lowerer<'p> {
         for p in &block.params {
             if let Some(v) = values.get(&p.name.name) {
                 scope.params.insert(p.name.name.clone(), v.clone());
+                continue;
+            }
+            if given.contains(&p.name.name) {
                 continue;
             }
             match &p.default {
@@ -925,6 +934,8 @@ impl<'p> Lowerer<'p> {
         path: String,
     ) -> Option<Tensor> {
         let mut vals: HashMap<&'static str, Value> = HashMap::new();
+        // Parameters given an argument, even one that failed: those are not also "missing".
+        let mut given: std::collections::HashSet<&'static str> = std::collections::HashSet::new();
         let mut tensors: Vec<Tensor> = Vec::new();
         let mut operands: Vec<Operand> = Vec::new();
         let mut ok = true;
@@ -960,7 +971,7 @@ impl<'p> Lowerer<'p> {
                         self.diags.push(
                             Diagnostic::error(
                                 Code::BadValue,
-                                format!("`{}` expects tensors, found a {}", b.name, v.kind()),
+                                format!("`{}` expects tensors, found {}", b.name, a_or_an(v.kind())),
                                 a.value.span,
                                 "not a tensor",
                             )
@@ -999,11 +1010,12 @@ impl<'p> Lowerer<'p> {
                                 Diagnostic::error(
                                     Code::BadArguments,
                                     format!(
-                                        "`{}` takes {} argument{} but {} were given",
+                                        "`{}` takes {} argument{} but {} {} given",
                                         b.name,
                                         b.params.len(),
                                         plural(b.params.len()),
-                                        args.len()
+                                        args.len(),
+                                        if args.len() == 1 { "was" } else { "were" }
                                     ),
                                     a.span,
                                     "extra argument",
@@ -1016,7 +1028,7 @@ impl<'p> Lowerer<'p> {
                     }
                 }
             };
-            if vals.contains_key(param.name) {
+            if !given.insert(param.name) {
                 self.diags.push(Diagnostic::error(
                     Code::BadArguments,
                     format!("parameter `{}` is given twice", param.name),
@@ -1040,11 +1052,11 @@ impl<'p> Lowerer<'p> {
                         Diagnostic::error(
                             Code::BadValue,
                             format!(
-                                "`{}` expects a {} for `{}`, found a {}",
+                                "`{}` expects {} for `{}`, found {}",
                                 b.name,
-                                param.ty.name(),
+                                a_or_an(param.ty.name()),
                                 param.name,
-                                v.kind()
+                                a_or_an(v.kind())
                             ),
                             a.value.span,
                             format!("expected {}", param.ty.name()),
@@ -1057,7 +1069,7 @@ impl<'p> Lowerer<'p> {
             }
         }
         for p in b.params {
-            if vals.contains_key(p.name) {
+            if given.contains(p.name) {
                 continue;
             }
             let v = match p.default {
@@ -1223,7 +1235,7 @@ impl<'p> Lowerer<'p> {
                 v => {
                     self.diags.push(Diagnostic::error(
                         Code::BadValue,
-                        format!("cannot negate a {}", v.kind()),
+                        format!("cannot negate {}", a_or_an(v.kind())),
                         e.span,
                         "not a number",
                     ));
@@ -1263,7 +1275,7 @@ impl<'p> Lowerer<'p> {
                     (x, y) => {
                         self.diags.push(Diagnostic::error(
                             Code::BadValue,
-                            format!("cannot apply `{}` to a {} and a {}", op.symbol(), x.kind(), y.kind()),
+                            format!("cannot apply `{}` to {} and {}", op.symbol(), a_or_an(x.kind()), a_or_an(y.kind())),
                             e.span,
                             "arithmetic needs numbers",
                         ));
@@ -1339,6 +1351,12 @@ fn check_range(layer: &str, param: &str, v: &Value) -> Result<(), (String, Strin
     Ok(())
 }
 
+/// `an int`, `a float`.
+fn a_or_an(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {word}")
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -1347,10 +1365,9 @@ fn signature(b: &BlockDef) -> String {
     let ps: Vec<String> = b
         .params
         .iter()
-        .map(|p| match (&p.ty, &p.default) {
-            (_, Some(_)) => format!("{} = ...", p.name.name),
-            (Some(t), None) => format!("{}: {}", p.name.name, t.name),
-            (None, None) => p.name.name.clone(),
+        .map(|p| match &p.default {
+            Some(_) => format!("{} = ...", p.name.name),
+            None => p.name.name.clone(),
         })
         .collect();
     format!("{}({})", b.name.name, ps.join(", "))
@@ -1360,6 +1377,9 @@ fn signature(b: &BlockDef) -> String {
 pub fn builtin_signature(b: &Builtin) -> String {
     if b.variadic_tensors {
         return format!("{}(a, b, ...)", b.name);
+    }
+    if b.params.is_empty() {
+        return b.name.to_string();
     }
     let ps: Vec<String> = b
         .params

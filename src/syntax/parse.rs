@@ -29,6 +29,11 @@ const KEYWORDS: &[&str] = &[
 /// Deeper bracket nesting than this is rejected before parsing, so no input can exhaust the stack.
 const MAX_NESTING: usize = 64;
 
+/// More arithmetic operators than this in one expression (counting those of the expressions it
+/// is nested in) are rejected before parsing: `1+1+...+1` becomes a tree as deep as it is long,
+/// and evaluating or dropping it recursively would otherwise exhaust the stack.
+const MAX_OPERATORS: usize = 256;
+
 /// Parses one source file. On a syntax error, returns the single E0001 diagnostic for it.
 pub fn parse_file(file: FileId, src: &str) -> Result<File, Box<Diagnostic>> {
     check_nesting(file, src)?;
@@ -43,6 +48,8 @@ pub fn parse_file(file: FileId, src: &str) -> Result<File, Box<Diagnostic>> {
 fn check_nesting(file: FileId, src: &str) -> Result<(), Box<Diagnostic>> {
     let mut depth = 0usize;
     let mut in_comment = false;
+    // Operators of the expression being read, per open bracket (the file level first).
+    let mut operators: Vec<usize> = vec![0];
     for (i, ch) in src.char_indices() {
         match ch {
             '\n' => in_comment = false,
@@ -63,8 +70,31 @@ fn check_nesting(file: FileId, src: &str) -> Result<(), Box<Diagnostic>> {
                         .with_help("split the expression or chain into named blocks or `let` bindings"),
                     ));
                 }
+                operators.push(0);
             }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            ')' | ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                if operators.len() > 1 {
+                    operators.pop();
+                }
+            }
+            // A new expression starts after these.
+            ',' | '=' => *operators.last_mut().expect("never empty") = 0,
+            '-' if src[i..].starts_with("->") => *operators.last_mut().expect("never empty") = 0,
+            '+' | '-' | '*' | '/' => {
+                *operators.last_mut().expect("never empty") += 1;
+                if operators.iter().sum::<usize>() > MAX_OPERATORS {
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            Code::Syntax,
+                            format!("expression with more than {MAX_OPERATORS} operators"),
+                            Span::new(file, i..i + 1),
+                            "operator limit reached here",
+                        )
+                        .with_help("write the value as a number, or compute it in steps with block parameters"),
+                    ));
+                }
+            }
             _ => {}
         }
     }
@@ -118,13 +148,35 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
             }
         }
     }
-    // Point at the offending token (up to the next space), or at the end of the file.
+    // A comment may start anywhere, so `#` and `//` are always "expected"; saying so helps no one.
+    // The item keywords are already said by the words for a new item.
+    const ITEM_WORDS: &str = "`import`, `input`, `block`, `let` or `output`";
+    let has_item_words = expected.iter().any(|x| x == ITEM_WORDS);
+    expected.retain(|x| {
+        x != "`#`"
+            && x != "`//`"
+            && !(has_item_words && ["`import`", "`input`", "`block`", "`let`", "`output`"].contains(&x.as_str()))
+    });
+    // Point at the offending token (a word, `->` or one character), or at the end of the line or file.
     let rest = &src[pos.min(src.len())..];
-    let tok_len = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len()).clamp(1, 20);
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let tok_len = match rest.chars().next() {
+        None | Some('\n' | '\r') => 0,
+        Some(c) if is_word(c) => rest.find(|c: char| !is_word(c)).unwrap_or(rest.len()),
+        Some(_) if rest.starts_with("->") => 2,
+        Some(c) => c.len_utf8(),
+    }
+    .min(20);
     let end = (pos + tok_len).min(src.len());
     let end = (pos..=end).rev().find(|&i| src.is_char_boundary(i)).unwrap_or(pos);
     let span = Span::new(file, pos..end.max(pos));
-    let found = if rest.is_empty() { "end of file".to_string() } else { format!("`{}`", &src[pos..end]) };
+    let found = if rest.is_empty() {
+        "end of file".to_string()
+    } else if end == pos {
+        "end of line".to_string()
+    } else {
+        format!("`{}`", &src[pos..end])
+    };
     let expected_text = match expected.len() {
         0 => "something else".to_string(),
         1 => expected[0].clone(),
@@ -144,6 +196,13 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
         d = d.with_help("layers are chained with `->`; to name a tensor write `let name = chain`");
     } else if expected.iter().any(|x| x == "`,`") && expected.iter().any(|x| x == "`)`") {
         d = d.with_help("separate arguments with commas: `conv(64, 3, stride = 2)`");
+    } else if expected.iter().any(|x| x == "`}`") && ["block", "input", "output", "import"].contains(&word.as_str())
+    {
+        d = d.with_help("a `{` before this is never closed: add the missing `}` at the end of its body");
+    } else if expected.iter().any(|x| x == "`->`") && !word.is_empty() && !KEYWORDS.contains(&word.as_str()) {
+        d = d.with_help(format!(
+            "join the stages of a chain with `->` (`... -> {word}`); a new statement starts with `let`, `output`, `input`, `block` or `import`"
+        ));
     }
     d
 }

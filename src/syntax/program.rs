@@ -72,7 +72,10 @@ fn load_file(
         if let Item::Import { path, span } = item
             && let Some((id, canonical)) = open_import(sources, path, *span, dir, seen, depth, diags)
         {
-            let sub_dir = canonical.parent().map(Path::to_path_buf).unwrap_or_default();
+            // The imported file's own imports resolve against its folder, spelt as the user
+            // spelt it (not canonicalized) so that diagnostics show relative paths.
+            let full = dir.join(path);
+            let sub_dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
             load_file(sources, id, &sub_dir, seen, depth + 1, program, diags);
             seen.in_progress.remove(&canonical);
             seen.done.insert(canonical);

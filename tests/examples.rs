@@ -1,0 +1,304 @@
+//! The shipped examples: their `netc check` output is snapshotted, a few totals are pinned,
+//! and the `netc` binary itself is run for exit codes and the JSON format.
+
+use netc::compile::{Compilation, compile_source};
+use netc::diag::Code;
+use netc::ir::LowerOptions;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Checks `examples/<name>` under its relative path, as `netc check examples/<name>` does.
+fn check_example(name: &str) -> Compilation {
+    let rel = format!("examples/{name}");
+    let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&rel)).expect("example exists");
+    compile_source(&rel, source, Path::new("examples"), &LowerOptions::default())
+}
+
+/// What `netc check` prints: diagnostics, then the table when there are no errors.
+fn render(c: &Compilation) -> String {
+    let mut text = netc::diag::render_human(&c.sources, &c.diagnostics, false);
+    if !c.has_errors() {
+        text.push_str(&netc::check::layer_table(&c.graph).render());
+    }
+    text
+}
+
+#[test]
+fn example_outputs() {
+    insta::glob!("../examples", "*.net", |path| {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        insta::assert_snapshot!(render(&check_example(name)));
+    });
+}
+
+/// The last line of the table: `total: N layers, P parameters, F`.
+fn totals_line(name: &str) -> String {
+    let c = check_example(name);
+    assert!(c.diagnostics.is_empty(), "{name} should check cleanly:\n{}", render(&c));
+    let table = netc::check::layer_table(&c.graph).render();
+    table.lines().last().unwrap().to_string()
+}
+
+#[test]
+fn seed_keras_totals() {
+    let c = check_example("seed_keras.net");
+    let t = netc::check::layer_table(&c.graph);
+    assert_eq!(t.total_params, 20_319_552);
+    assert_eq!(netc::check::human_flops(t.total_flops), "28.38 GFLOPs");
+    let line = totals_line("seed_keras.net");
+    assert!(line.ends_with(" 20,319,552 parameters, 28.38 GFLOPs"), "{line}");
+}
+
+#[test]
+fn resvgg9_totals() {
+    let c = check_example("resvgg9.net");
+    let t = netc::check::layer_table(&c.graph);
+    assert_eq!(t.total_params, 6_570_890);
+    assert_eq!(netc::check::human_flops(t.total_flops), "758.52 MFLOPs");
+    assert_eq!((t.total_flops as f64 / 1e9 * 1e4).round() / 1e4, 0.7585);
+    let line = totals_line("resvgg9.net");
+    assert!(line.ends_with(" 6,570,890 parameters, 758.52 MFLOPs"), "{line}");
+}
+
+#[test]
+fn seed_torch_fails_with_e0007_and_e0010() {
+    let c = check_example("seed_torch.net");
+    let codes: Vec<Code> = c.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [Code::AddMismatch, Code::DenseMismatch], "{}", render(&c));
+    let add = &c.diagnostics[0];
+    assert!(add.message.contains("128x56x56 vs 128x28x28"), "{}", add.message);
+    let dense = &c.diagnostics[1];
+    assert!(dense.message.contains("100352"), "{}", dense.message);
+}
+
+#[test]
+fn seed_torch_fixed_passes() {
+    let c = check_example("seed_torch_fixed.net");
+    assert!(c.diagnostics.is_empty(), "{}", render(&c));
+}
+
+fn netc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("netc runs")
+}
+
+#[test]
+fn cli_exit_codes() {
+    let ok = netc(&["check", "examples/resvgg9.net"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(stdout.contains("total: ") && stdout.contains("6,570,890 parameters"), "{stdout}");
+
+    let bad = netc(&["check", "examples/seed_torch.net"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("error[E0007]") && stderr.contains("error[E0010]"), "{stderr}");
+    assert!(stderr.contains("could not check `examples/seed_torch.net` due to 2 previous errors"), "{stderr}");
+    assert!(bad.stdout.is_empty());
+
+    let missing = netc(&["check", "examples/no_such_file.net"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read `examples/no_such_file.net`"));
+
+    let explain = netc(&["explain", "E0007"]);
+    assert_eq!(explain.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&explain.stdout).starts_with("# E0007: skip connection shape mismatch"));
+
+    let unknown = netc(&["explain", "E9999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no diagnostic code `E9999`"));
+
+    let list = netc(&["explain"]);
+    assert_eq!(list.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), Code::ALL.len());
+
+    let bad_shape = netc(&["check", "examples/vgg16.net", "--input-shape", "3xfoo"]);
+    assert_eq!(bad_shape.status.code(), Some(2));
+}
+
+#[test]
+fn cli_input_shape_override() {
+    let out = netc(&["check", "examples/vgg16.net", "--input-shape", "3x32x32", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let first = &v["network"]["layers"][0];
+    assert_eq!(first["op"], "input");
+    assert_eq!(first["shape"], serde_json::json!([3, 32, 32]));
+}
+
+#[test]
+fn cli_json_on_success() {
+    let out = netc(&["check", "examples/resvgg9.net", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["diagnostics"], serde_json::json!([]));
+    let layers = v["network"]["layers"].as_array().expect("layers");
+    assert!(!layers.is_empty());
+    for l in layers {
+        for key in ["id", "path", "op", "inputs", "shape", "attrs", "weights", "params", "flops"] {
+            assert!(l.get(key).is_some(), "layer without `{key}`: {l}");
+        }
+    }
+    // `res_plain(128) as layer1`: the block instance's layers live under `layer1.`.
+    let conv = layers.iter().find(|l| l["path"] == "layer1.conv1").expect("a conv named layer1.conv1");
+    assert_eq!(conv["op"], "conv");
+    assert_eq!(conv["shape"], serde_json::json!([128, 16, 16]));
+    assert_eq!(conv["weights"][0]["name"], "layer1.conv1.weight");
+    assert_eq!(conv["weights"][0]["shape"], serde_json::json!([128, 128, 3, 3]));
+    assert_eq!(conv["weights"][1]["name"], "layer1.conv1.bias");
+    assert_eq!(conv["weights"][1]["shape"], serde_json::json!([128]));
+    assert_eq!(v["totals"]["params"], 6_570_890);
+    assert_eq!(v["totals"]["layers"], layers.len());
+    assert!(v["totals"]["flops"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn cli_json_on_errors() {
+    let out = netc(&["check", "examples/seed_torch.net", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["ok"], false);
+    assert!(v.get("network").is_none() && v.get("totals").is_none());
+    let diags = v["diagnostics"].as_array().expect("diagnostics");
+    assert_eq!(diags.len(), 2);
+    for d in diags {
+        for key in ["severity", "code", "message", "span", "labels", "notes", "help"] {
+            assert!(d.get(key).is_some(), "diagnostic without `{key}`: {d}");
+        }
+        assert_eq!(d["span"]["file"], "examples/seed_torch.net");
+        assert!(d["span"]["line"].as_u64().unwrap() >= 1);
+        assert!(d["span"]["column"].as_u64().unwrap() >= 1);
+        assert!(d["help"].is_string(), "every error here has a help: {d}");
+        let labels = d["labels"].as_array().unwrap();
+        assert_eq!(labels.iter().filter(|l| l["primary"] == true).count(), 1);
+    }
+    assert_eq!(diags[0]["code"], "E0007");
+    assert_eq!(diags[0]["span"]["line"], 13);
+    assert_eq!(diags[1]["code"], "E0010");
+    assert_eq!(diags[1]["span"]["line"], 15);
+}
+
+/// Every transcript in the book — a ```` ```console ```` block whose first line is
+/// `$ netc ...` — is the real output of that command (stderr, then stdout). Commands run in
+/// the crate root when the file they name exists there, else in `book/src`. A trailing
+/// `| tail -n N` keeps the last N lines.
+#[test]
+fn book_transcripts_are_real() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let book = root.join("book/src");
+    let mut pages = vec![];
+    let mut dirs = vec![book.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("book/src exists") {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                pages.push(path);
+            }
+        }
+    }
+    pages.sort();
+    let mut checked = 0;
+    let mut failures = vec![];
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.trim_end() != "```console" {
+                continue;
+            }
+            let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim_end() != "```").collect();
+            let Some(command) = block.first().and_then(|l| l.strip_prefix("$ netc ")) else {
+                continue;
+            };
+            let (command, tail) = match command.split_once(" | tail -n ") {
+                Some((c, n)) => (c, Some(n.trim().parse::<usize>().expect("tail count"))),
+                None => (command, None),
+            };
+            let args: Vec<&str> = command.split_whitespace().collect();
+            let in_root = args.iter().any(|a| a.ends_with(".net") && root.join(a).exists());
+            let out = Command::new(env!("CARGO_BIN_EXE_netc"))
+                .args(&args)
+                .current_dir(if in_root { root } else { &book })
+                .output()
+                .expect("netc runs");
+            let mut actual = String::from_utf8_lossy(&out.stderr).into_owned();
+            actual.push_str(&String::from_utf8_lossy(&out.stdout));
+            let actual_lines: Vec<&str> = actual.lines().map(str::trim_end).collect();
+            let actual_lines = match tail {
+                Some(n) => &actual_lines[actual_lines.len().saturating_sub(n)..],
+                None => &actual_lines[..],
+            };
+            let expected: Vec<&str> = block[1..].iter().map(|l| l.trim_end()).collect();
+            checked += 1;
+            if actual_lines.join("\n").trim_end() != expected.join("\n").trim_end() {
+                failures.push(format!(
+                    "{}: `netc {command}` prints\n{}\n",
+                    page.strip_prefix(root).unwrap().display(),
+                    actual_lines.join("\n")
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} transcripts are stale:\n{}", failures.len(), failures.join("\n"));
+    assert!(checked >= 20, "only {checked} transcripts in the book");
+}
+
+/// In the diagnostics catalogue, the program under `## Fixed` checks without errors, and every
+/// failing example shown above a transcript is the UI case the transcript runs.
+#[test]
+fn catalogue_examples_are_real() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = 0;
+    for code in Code::ALL {
+        let page = code.explanation();
+        assert!(
+            page.starts_with(&format!("# {}: {}\n", code.as_str(), code.title())),
+            "{}.md must start with its title line",
+            code.as_str()
+        );
+        pages += 1;
+        let mut section = "";
+        let mut last_program: Option<String> = None;
+        let mut fixed = 0;
+        let mut lines = page.lines();
+        while let Some(line) = lines.next() {
+            if let Some(h) = line.strip_prefix("## ") {
+                section = h;
+            }
+            let fence = line.trim_end();
+            if fence != "```net" && fence != "```console" {
+                continue;
+            }
+            let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim_end() != "```").collect();
+            if fence == "```net" {
+                let program = block.join("\n") + "\n";
+                if section.starts_with("Fix") {
+                    fixed += 1;
+                    let c = compile_source("fixed.net", program.clone(), &root.join("tests/ui"), &LowerOptions::default());
+                    assert!(
+                        !c.has_errors(),
+                        "the fixed example of {} fails:\n{program}\n{}",
+                        code.as_str(),
+                        render(&c)
+                    );
+                }
+                last_program = Some(program);
+            } else if let Some(file) = block.first().and_then(|l| l.split_whitespace().find(|w| w.ends_with(".net")))
+                && let Some(program) = last_program.take()
+            {
+                let on_disk = std::fs::read_to_string(root.join(file)).expect("the transcript's file exists");
+                assert_eq!(program, on_disk, "{}: the example shown is not {file}", code.as_str());
+                assert!(file.starts_with("tests/ui/"), "{}: examples are UI cases", code.as_str());
+            }
+        }
+        assert!(fixed >= 1, "{} has no fixed example", code.as_str());
+    }
+    assert_eq!(pages, 19);
+}

@@ -1,0 +1,95 @@
+//! UI snapshot tests: every `tests/ui/*.net` is checked and its rendered diagnostics (and, when
+//! it has no errors, its layer table) are compared with `tests/snapshots/ui__ui@<case>.snap`.
+//!
+//! A case may start with a line `# netc-options: --input-shape CxHxW` to check it as
+//! `netc check --input-shape CxHxW` would. Files under `tests/ui/lib/` are helpers that the
+//! cases import; they are not cases themselves.
+//!
+//! Review a changed snapshot with `cargo insta review` (or `INSTA_UPDATE=always cargo test`
+//! and `git diff`).
+
+use netc::compile::{Compilation, compile_source};
+use netc::ir::LowerOptions;
+use std::path::Path;
+
+/// The options a case asks for in its `# netc-options:` line.
+fn options(source: &str) -> LowerOptions {
+    let mut options = LowerOptions::default();
+    let Some(line) = source.lines().find_map(|l| l.strip_prefix("# netc-options:")) else {
+        return options;
+    };
+    let mut words = line.split_whitespace();
+    while let Some(w) = words.next() {
+        match w {
+            "--input-shape" => {
+                let shape = words.next().expect("--input-shape needs a value");
+                options.input_shape =
+                    Some(shape.split('x').map(|d| d.parse().expect("a shape such as 3x64x64")).collect());
+            }
+            other => panic!("unknown netc option `{other}` in a UI case"),
+        }
+    }
+    options
+}
+
+/// Compiles a file under the crate root, naming it by its relative path so that snapshots
+/// hold no absolute paths, and renders what `netc check` would print.
+pub fn check_relative(path: &Path) -> (Compilation, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let name = rel.to_str().expect("UTF-8 path").replace('\\', "/");
+    let source = std::fs::read_to_string(path).expect("readable case");
+    let dir = rel.parent().unwrap_or(Path::new("."));
+    let c = compile_source(&name, source.clone(), dir, &options(&source));
+    let mut text = netc::diag::render_human(&c.sources, &c.diagnostics, false);
+    if !c.has_errors() {
+        text.push_str(&netc::check::layer_table(&c.graph).render());
+    }
+    (c, text)
+}
+
+#[test]
+fn ui() {
+    // Imports resolve against the case's folder relative to the current directory, which
+    // `cargo test` sets to the crate root.
+    insta::glob!("ui/*.net", |path| {
+        let (_, text) = check_relative(path);
+        insta::assert_snapshot!(text);
+    });
+}
+
+/// Each case's name says what it tests: `eNNNN_...`/`wNNNN_...` cases must report that code
+/// (and, for `e` cases, fail), `ok_...` cases must pass without any diagnostic.
+#[test]
+fn case_names_match_their_diagnostics() {
+    let mut seen_codes = std::collections::BTreeSet::new();
+    let mut cases = 0;
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "net") {
+            continue;
+        }
+        cases += 1;
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let (c, text) = check_relative(&path);
+        let codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        seen_codes.extend(codes.iter().map(|s| s.to_string()));
+        let prefix = stem.split('_').next().unwrap().to_uppercase();
+        if stem.starts_with("ok_") {
+            assert!(c.diagnostics.is_empty(), "{stem} should check cleanly:\n{text}");
+        } else if stem.starts_with("multi_") {
+            assert!(c.diagnostics.iter().filter(|d| d.is_error()).count() >= 2, "{stem}:\n{text}");
+        } else {
+            assert!(codes.contains(&prefix.as_str()), "{stem} should report {prefix}:\n{text}");
+            if prefix.starts_with('E') {
+                assert!(c.has_errors(), "{stem}:\n{text}");
+            } else {
+                assert!(!c.has_errors(), "{stem} should only warn:\n{text}");
+            }
+        }
+    }
+    assert!(cases >= 35, "only {cases} UI cases");
+    for code in netc::diag::Code::ALL {
+        assert!(seen_codes.contains(code.as_str()), "no UI case reports {}", code.as_str());
+    }
+}
