@@ -106,7 +106,11 @@ def load(split):
 
 
 if __name__ == "__main__":
-    for s in SPLITS:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Decode the CIFAR-10 JPEG split(s) into cached .npy arrays.")
+    ap.add_argument("--split", choices=SPLITS, action="append", help="split to build (default: both)")
+    for s in ap.parse_args().split or SPLITS:
         x, y = load(s)
         print(f"{s}: x {x.dtype} {x.shape}, y {y.dtype} {y.shape}, "
               f"per-class {np.bincount(y, minlength=10).tolist()}")
