@@ -279,7 +279,14 @@ fn run_network(a: &RunArgs) -> ExitCode {
     }
     let threads = a.threads.unwrap_or_else(default_threads);
     let backend = Interpreter::new(plan, threads);
+    let started = std::time::Instant::now();
     let outputs = backend.run(&[input]);
+    eprintln!(
+        "ran {} sample(s) through the {} back end in {:.1} ms",
+        outputs.first().map_or(0, |o| o.shape[0]),
+        backend.name(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
     let Some(out) = outputs.first() else { return ExitCode::SUCCESS };
     if let Some(path) = &a.output {
         if let Err(e) = io::write_npy(path, out) {

@@ -123,7 +123,7 @@ pub fn lower(program: &Program, options: &LowerOptions) -> (Graph, Vec<Diagnosti
     };
     // Blocks: later files (imports before the main file) shadow earlier ones (the prelude);
     // within one file a name may be defined once.
-    for (file, ast) in &program.files {
+    for (_, ast) in &program.files {
         let mut here: HashMap<&str, Span> = HashMap::new();
         for item in &ast.items {
             if let Item::Block(b) = item {
@@ -157,7 +157,6 @@ pub fn lower(program: &Program, options: &LowerOptions) -> (Graph, Vec<Diagnosti
                 l.check_block_params(b);
             }
         }
-        let _ = file;
     }
     let main = program.files.iter().find(|(id, _)| *id == program.main).map(|(_, f)| f);
     if let Some(main) = main {
@@ -302,14 +301,14 @@ impl<'p> Lowerer<'p> {
             self.bind(frame, &decl.name, None, decl.span);
             return;
         }
-        let normalize = decl.normalize.as_ref().and_then(|(args, span)| self.normalize(args, *span, dims[0]));
+        let normalize = decl.normalize.as_ref().and_then(|(args, _)| self.normalize(args, dims[0]));
         let path = decl.name.name.clone();
         let node = self.graph.add(Node::new(Op::Input { name: path.clone(), dims, normalize }, path, decl.span), &[]);
         self.graph.inputs.push(node);
         self.bind(frame, &decl.name, Some(Tensor { node, span: decl.span }), decl.span);
     }
 
-    fn normalize(&mut self, args: &[Arg], span: Span, channels: usize) -> Option<Normalize> {
+    fn normalize(&mut self, args: &[Arg], channels: usize) -> Option<Normalize> {
         let frame = Frame::new(String::new(), HashMap::new(), None);
         let mut out = Normalize { scale: 1.0, mean: vec![0.0; channels], std: vec![1.0; channels] };
         let mut ok = true;
@@ -401,7 +400,6 @@ impl<'p> Lowerer<'p> {
                 }
             }
         }
-        let _ = span;
         ok.then_some(out)
     }
 
@@ -552,7 +550,7 @@ impl<'p> Lowerer<'p> {
                 Diagnostic::error(Code::NetworkInterface, msg, stage.span(), "nothing flows into this").with_help(
                     format!(
                         "start the chain from a tensor: `{first_input} -> {}`",
-                        first_line(&chain_span_text_hint(stage))
+                        stage_hint(stage)
                     ),
                 ),
             );
@@ -600,7 +598,7 @@ impl<'p> Lowerer<'p> {
                 }
                 self.call(call, frame, cur)
             }
-            Stage::Repeat { count, body, span } => {
+            Stage::Repeat { count, body, .. } => {
                 let n = match self.eval(count, frame) {
                     Some(Value::Int(n)) if (0..=MAX_REPEAT).contains(&n) => n,
                     Some(Value::Int(n)) => {
@@ -626,8 +624,7 @@ impl<'p> Lowerer<'p> {
                     }
                     None => return None,
                 };
-                let _ = span;
-                let mut t = cur;
+                        let mut t = cur;
                 for _ in 0..n {
                     t = self.chain(body, frame, t);
                     t?;
@@ -1448,14 +1445,11 @@ fn item_span(item: &Item) -> Span {
     }
 }
 
-fn chain_span_text_hint(stage: &Stage) -> String {
+/// A short rendering of a stage for help texts: `conv(...)`.
+fn stage_hint(stage: &Stage) -> String {
     match stage {
         Stage::Call(c) => format!("{}(...)", c.name.name),
         Stage::Repeat { .. } => "repeat ...".into(),
         Stage::Residual { .. } => "residual { ... }".into(),
     }
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("")
 }
