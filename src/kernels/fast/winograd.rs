@@ -260,17 +260,16 @@ unsafe fn output_transform<S: Simd, W: Variant>(o: &OutputRow) {
                     *c_ij = S::load(o.c.add((i * t + jj) * o.xi_stride + bx0));
                 }
             }
-            // Rows of C A, then Aᵀ (C A).
-            let mut ca = [[S::zero(); 6]; 6];
-            for (i, ca_i) in ca.iter_mut().enumerate().take(t) {
-                for (jp, v) in ca_i.iter_mut().enumerate().take(m) {
-                    *v = dot::<S>(&W::AT[jp], &c[i], t);
+            // (C A)ᵀ, then Aᵀ (C A) one output column at a time.
+            let mut ca_t = [[S::zero(); 6]; 4];
+            for (i, c_i) in c.iter().enumerate().take(t) {
+                for (jp, ca_jp) in ca_t.iter_mut().enumerate().take(m) {
+                    ca_jp[i] = dot::<S>(&W::AT[jp], c_i, t);
                 }
             }
-            for ip in 0..m {
-                for jp in 0..m {
-                    let col: [S::V; 6] = std::array::from_fn(|i| ca[i][jp]);
-                    let y = S::add(dot::<S>(&W::AT[ip], &col, t), bias);
+            for (ip, at) in W::AT.iter().enumerate().take(m) {
+                for (jp, ca_jp) in ca_t.iter().enumerate().take(m) {
+                    let y = S::add(dot::<S>(at, ca_jp, t), bias);
                     S::store(o.y.add((ip * m + jp) * o.ylen + bx0), y);
                 }
             }
