@@ -296,12 +296,12 @@ fn pack_im2col(
         let xc = &x[ic * plane..][..plane];
         let (lo, hi) = valid_range(ow, g.in_w, kx, g.stride_w, g.pad_w);
         let dst_row = &mut buf[kk * ldb..][..n.len()];
-        let mut q = n.start;
-        while q < n.end {
-            let (oy, ox0) = (q / ow, q % ow);
-            let len = (ow - ox0).min(n.end - q);
-            let d = &mut dst_row[q - n.start..][..len];
-            q += len;
+        let mut at = 0;
+        for oy in n.start / ow..=(n.end - 1) / ow {
+            let ox0 = if at == 0 { n.start % ow } else { 0 };
+            let len = (ow - ox0).min(n.len() - at);
+            let d = &mut dst_row[at..at + len];
+            at += len;
             let iy = (oy * g.stride_h + ky).wrapping_sub(g.pad_h);
             if iy >= g.in_h {
                 d.fill(0.0);
