@@ -239,18 +239,23 @@ impl GemmConv {
         let kc = p.kc.min(p.k - k0);
         for col0 in n.clone().step_by(nr) {
             let cols = (n.end - col0).min(nr);
-            for i in m.clone().step_by(mr) {
+            let nv = cols.div_ceil(lanes);
+            let rows_per_call = mr * (self.isa.nv() / nv);
+            for i in m.clone().step_by(rows_per_call) {
+                let rows = (m.end - i).min(rows_per_call);
                 let at = offset + i * p.n + col0;
                 let t = Tile {
                     a: self.a[(i * p.k + k0 * mr)..].as_ptr(),
+                    a_panel: p.k * mr,
+                    panels: rows.div_ceil(mr),
                     b: unsafe { b.add(col0 - n.start) },
                     ldb: p.ldb,
                     kc,
                     c: unsafe { out.get().add(at) },
                     ldc: p.n,
-                    rows: (m.end - i).min(mr),
+                    rows,
                     cols,
-                    nv: cols.div_ceil(lanes),
+                    nv,
                     accumulate: kb > 0,
                     last: kb + 1 == p.k_blocks,
                     bias: ep.bias.map_or(std::ptr::null(), |b| b[i..].as_ptr()),

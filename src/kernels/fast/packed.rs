@@ -50,4 +50,4 @@ impl PackedConv {
 /// Winograd's transforms cost about as much as the GEMM saves below this many input channels.
 const WINOGRAD_MIN_IN_C: usize = 16;
 /// Below this many output pixels Winograd has too few blocks to fill its GEMMs.
-const WINOGRAD_MIN_PIXELS: usize = 256;
+const WINOGRAD_MIN_PIXELS: usize = 128;

@@ -443,17 +443,22 @@ impl WinogradConv {
                 let kc = kc_max.min(g.in_c - k0);
                 for col0 in (0..blocks).step_by(nr) {
                     let cols = (blocks - col0).min(nr);
-                    for i in (0..g.out_c).step_by(mr) {
+                    let nv = cols.div_ceil(lanes);
+                    let rows_per_call = mr * (isa.nv() / nv);
+                    for i in (0..g.out_c).step_by(rows_per_call) {
+                        let rows = (g.out_c - i).min(rows_per_call);
                         let tile = Tile {
                             a: u[i * g.in_c + k0 * mr..].as_ptr(),
+                            a_panel: g.in_c * mr,
+                            panels: rows.div_ceil(mr),
                             b: s.v[(xi * g.in_c + k0) * ldb + col0..].as_ptr(),
                             ldb,
                             kc,
                             c: s.c[(xi * g.out_c + i) * ldb + col0..].as_mut_ptr(),
                             ldc: ldb,
-                            rows: (g.out_c - i).min(mr),
+                            rows,
                             cols,
-                            nv: cols.div_ceil(lanes),
+                            nv,
                             accumulate: kb > 0,
                             last: false,
                             bias: std::ptr::null(),
