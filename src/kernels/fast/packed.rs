@@ -1,6 +1,6 @@
 //! The convolution the JIT uses: picks, per layer, the fastest algorithm that is accurate enough.
 
-use super::conv::GemmConv;
+use super::gemm_conv::GemmConv;
 use super::winograd::{WinogradConv, WinogradTile};
 use crate::kernels::{Conv2d, Epilogue};
 
@@ -50,4 +50,4 @@ impl PackedConv {
 /// Winograd's transforms cost about as much as the GEMM saves below this many input channels.
 const WINOGRAD_MIN_IN_C: usize = 16;
 /// Below this many output pixels Winograd has too few blocks to fill its GEMMs.
-const WINOGRAD_MIN_PIXELS: usize = 128;
+const WINOGRAD_MIN_PIXELS: usize = 256;

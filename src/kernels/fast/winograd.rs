@@ -11,8 +11,8 @@
 
 use std::cell::RefCell;
 
-use super::conv::pack_rows;
 use super::gemm::{Tile, run_tile};
+use super::gemm_conv::pack_rows;
 use super::simd::{Isa, Simd, isa_entry};
 use crate::kernels::geometry::valid_range;
 use crate::kernels::pool::{SyncPtr, parallel_for};
