@@ -4,7 +4,9 @@
 //! `A` (weights) is packed as `kc` steps of `MR` values, broadcast one at a time; `B` (input
 //! pixels) as `kc` steps of `NV` vectors. The accumulators are `MR x NV` vector registers.
 
-use super::simd::{Avx2, Avx512, Isa, Portable, Simd, isa_entry};
+#[cfg(target_arch = "x86_64")]
+use super::simd::{Avx2, Avx512};
+use super::simd::{Isa, Portable, Simd, isa_entry};
 
 /// The micro-tile shape of one instruction set.
 pub(crate) trait MicroTile: Simd {
@@ -14,11 +16,13 @@ pub(crate) trait MicroTile: Simd {
     const NV: usize;
 }
 
+#[cfg(target_arch = "x86_64")]
 impl MicroTile for Avx512 {
     const MR: usize = 8;
     const NV: usize = 3;
 }
 
+#[cfg(target_arch = "x86_64")]
 impl MicroTile for Avx2 {
     const MR: usize = 6;
     const NV: usize = 2;
@@ -34,31 +38,30 @@ impl MicroTile for Portable {
 const MAX_ROWS: usize = 24;
 
 impl Isa {
-    /// Rows per micro-tile.
-    pub(crate) fn mr(self) -> usize {
+    /// `(MR, NV, LANES)` of this instruction set's micro-tile.
+    fn shape(self) -> (usize, usize, usize) {
         match self {
-            Isa::Avx512 => Avx512::MR,
-            Isa::Avx2 => Avx2::MR,
-            Isa::Portable => Portable::MR,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => (Avx512::MR, Avx512::NV, Avx512::LANES),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => (Avx2::MR, Avx2::NV, Avx2::LANES),
+            _ => (Portable::MR, Portable::NV, Portable::LANES),
         }
     }
 
-    /// `f32` lanes per vector.
-    pub(crate) fn lanes(self) -> usize {
-        match self {
-            Isa::Avx512 => Avx512::LANES,
-            Isa::Avx2 => Avx2::LANES,
-            Isa::Portable => Portable::LANES,
-        }
+    /// Rows per micro-tile.
+    pub(crate) fn mr(self) -> usize {
+        self.shape().0
     }
 
     /// Column vectors per micro-tile.
     pub(crate) fn nv(self) -> usize {
-        match self {
-            Isa::Avx512 => Avx512::NV,
-            Isa::Avx2 => Avx2::NV,
-            Isa::Portable => Portable::NV,
-        }
+        self.shape().1
+    }
+
+    /// `f32` lanes per vector.
+    pub(crate) fn lanes(self) -> usize {
+        self.shape().2
     }
 
     /// Columns per micro-tile.
