@@ -14,7 +14,6 @@ use std::cell::RefCell;
 use super::gemm::{Tile, run_tile};
 use super::gemm_conv::pack_rows;
 use super::simd::{Isa, Simd, isa_entry};
-use crate::kernels::geometry::valid_range;
 use crate::kernels::pool::{SyncPtr, parallel_for};
 use crate::kernels::{Conv2d, Epilogue};
 
@@ -148,7 +147,7 @@ struct InputRow {
     by: usize,
     /// Blocks per row.
     tw: usize,
-    /// Scratch for `T * M` phase rows of `len_ph` values.
+    /// Scratch for `T * M` phase rows of `len_ph` values and one padded row of `M * len_ph`.
     phases: *mut f32,
     len_ph: usize,
     /// `V_0[ic][first block of the row]`; `V_ξ` follows at `ξ * xi_stride`.
@@ -174,22 +173,24 @@ unsafe fn dot<S: Simd>(w: &[f32; 6], x: &[S::V; 6], n: usize) -> S::V {
 unsafe fn input_transform<S: Simd, W: Variant>(j: &InputRow) {
     let (m, t, l) = (W::M, W::T, S::LANES);
     unsafe {
+        // The zero-padded input row, then its `m` phases.
+        let padded = std::slice::from_raw_parts_mut(j.phases.add(t * m * j.len_ph), m * j.len_ph);
         for r in 0..t {
             let iy = (j.by * m + r).wrapping_sub(j.pad_h);
-            for ph in 0..m {
-                let dst =
-                    std::slice::from_raw_parts_mut(j.phases.add((r * m + ph) * j.len_ph), j.len_ph);
-                if iy >= j.in_h {
-                    dst.fill(0.0);
-                    continue;
-                }
+            if iy < j.in_h {
                 let row = std::slice::from_raw_parts(j.x.add(iy * j.in_w), j.in_w);
-                let (lo, hi) = valid_range(j.len_ph, j.in_w, ph, m, j.pad_w);
-                dst[..lo].fill(0.0);
-                dst[hi..].fill(0.0);
-                let start = lo * m + ph - j.pad_w;
-                for (d, &v) in dst[lo..hi].iter_mut().zip(row[start..].iter().step_by(m)) {
-                    *d = v;
+                let len = j.in_w.min(padded.len() - j.pad_w);
+                padded[..j.pad_w].fill(0.0);
+                padded[j.pad_w..j.pad_w + len].copy_from_slice(&row[..len]);
+                padded[j.pad_w + len..].fill(0.0);
+            } else {
+                padded.fill(0.0);
+            }
+            let phases =
+                std::slice::from_raw_parts_mut(j.phases.add(r * m * j.len_ph), m * j.len_ph);
+            for (k, chunk) in padded.chunks_exact(W::M).enumerate() {
+                for (ph, &v) in chunk.iter().enumerate() {
+                    phases[ph * j.len_ph + k] = v;
                 }
             }
         }
@@ -281,8 +282,10 @@ unsafe fn output_transform<S: Simd, W: Variant>(o: &OutputRow) {
             }
             let orow = std::slice::from_raw_parts_mut(o.out.add(oy * o.ow), o.ow);
             let y = std::slice::from_raw_parts(o.y.add(ip * m * o.ylen), m * o.ylen);
-            for (ox, v) in orow.iter_mut().enumerate() {
-                *v = y[(ox % m) * o.ylen + ox / m];
+            for (bx, chunk) in orow.chunks_mut(W::M).enumerate() {
+                for (jp, v) in chunk.iter_mut().enumerate() {
+                    *v = y[jp * o.ylen + bx];
+                }
             }
             if !o.residual.is_null() {
                 let res = std::slice::from_raw_parts(o.residual.add(oy * o.ow), o.ow);
@@ -408,7 +411,8 @@ impl WinogradConv {
         let ylen = tw + SLACK;
         s.v.resize(s.v.len().max(tt * g.in_c * ldb), 0.0);
         s.c.resize(s.c.len().max(tt * g.out_c * ldb), 0.0);
-        s.phases.resize(s.phases.len().max(W::T * m * len_ph), 0.0);
+        s.phases
+            .resize(s.phases.len().max((W::T + 1) * m * len_ph), 0.0);
         s.y.resize(s.y.len().max(m * m * ylen), 0.0);
 
         let plane = g.in_h * g.in_w;
