@@ -282,10 +282,16 @@ unsafe fn output_transform<S: Simd, W: Variant>(o: &OutputRow) {
             }
             let orow = std::slice::from_raw_parts_mut(o.out.add(oy * o.ow), o.ow);
             let y = std::slice::from_raw_parts(o.y.add(ip * m * o.ylen), m * o.ylen);
-            for (bx, chunk) in orow.chunks_mut(W::M).enumerate() {
-                for (jp, v) in chunk.iter_mut().enumerate() {
-                    *v = y[jp * o.ylen + bx];
+            // Interleave the `m` column phases back into the row (raw pointers: without bounds
+            // checks the loop vectorizes).
+            let (yp, op) = (y.as_ptr(), orow.as_mut_ptr());
+            for bx in 0..o.ow / m {
+                for jp in 0..m {
+                    *op.add(bx * m + jp) = *yp.add(jp * o.ylen + bx);
                 }
+            }
+            for ox in o.ow / m * m..o.ow {
+                orow[ox] = y[(ox % m) * o.ylen + ox / m];
             }
             if !o.residual.is_null() {
                 let res = std::slice::from_raw_parts(o.residual.add(oy * o.ow), o.ow);
