@@ -145,7 +145,7 @@ fn fast_conv_matches_reference_on_kernel_sizes() {
 #[test]
 fn fast_conv_matches_reference_on_random_geometries() {
     let mut rng = Lcg(7);
-    for _ in 0..40 {
+    for _ in 0..25 {
         let (kh, kw) = (rng.pick(&[1, 2, 3, 5]), rng.pick(&[1, 3, 4, 7]));
         let g = conv(
             rng.pick(&[1, 2, 3, 4, 7, 16, 19]),
@@ -237,11 +237,6 @@ fn fast_dense_matches_reference() {
     }
 }
 
-#[test]
-fn peak_is_positive() {
-    assert!(netc::kernels::machine_peak_gflops(1) > 0.0);
-}
-
 /// Largest relative error of a Winograd variant over a few 3x3 stride-1 geometries.
 fn winograd_error(tile: WinogradTile, isa: Isa) -> f32 {
     let mut rng = Lcg(5);
@@ -254,7 +249,8 @@ fn winograd_error(tile: WinogradTile, isa: Isa) -> f32 {
         let wt = rng.vec(g.weight_len());
         let bias = rng.vec(out_c);
         let residual = rng.vec(batch * g.out_len());
-        for epi in 0..8 {
+        // Every epilogue on the small shapes; the full one on the deep ones.
+        for epi in if in_c < 64 { 0..8 } else { 7..8 } {
             let ep = Epilogue {
                 bias: (epi & 1 != 0).then_some(&bias[..]),
                 residual: (epi & 2 != 0).then_some(&residual[..]),

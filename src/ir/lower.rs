@@ -547,12 +547,8 @@ impl<'p> Lowerer<'p> {
             let first_input =
                 self.graph.inputs.first().map(|&n| self.graph.g[n].path.clone()).unwrap_or_else(|| "x".into());
             self.diags.push(
-                Diagnostic::error(Code::NetworkInterface, msg, stage.span(), "nothing flows into this").with_help(
-                    format!(
-                        "start the chain from a tensor: `{first_input} -> {}`",
-                        stage_hint(stage)
-                    ),
-                ),
+                Diagnostic::error(Code::NetworkInterface, msg, stage.span(), "nothing flows into this")
+                    .with_help(format!("start the chain from a tensor: `{first_input} -> {}`", stage_hint(stage))),
             );
             return None;
         }
@@ -624,7 +620,7 @@ impl<'p> Lowerer<'p> {
                     }
                     None => return None,
                 };
-                        let mut t = cur;
+                let mut t = cur;
                 for _ in 0..n {
                     t = self.chain(body, frame, t);
                     t?;
@@ -1272,7 +1268,12 @@ impl<'p> Lowerer<'p> {
                     (x, y) => {
                         self.diags.push(Diagnostic::error(
                             Code::BadValue,
-                            format!("cannot apply `{}` to {} and {}", op.symbol(), a_or_an(x.kind()), a_or_an(y.kind())),
+                            format!(
+                                "cannot apply `{}` to {} and {}",
+                                op.symbol(),
+                                a_or_an(x.kind()),
+                                a_or_an(y.kind())
+                            ),
                             e.span,
                             "arithmetic needs numbers",
                         ));

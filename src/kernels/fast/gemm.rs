@@ -4,7 +4,9 @@
 //! `A` (weights) is packed as `kc` steps of `MR` values, broadcast one at a time; `B` (input
 //! pixels) as `kc` steps of `NV` vectors. The accumulators are `MR x NV` vector registers.
 
-use super::simd::{Avx2, Avx512, Isa, Portable, Simd, isa_entry};
+#[cfg(target_arch = "x86_64")]
+use super::simd::{Avx2, Avx512};
+use super::simd::{Isa, Portable, Simd, isa_entry};
 
 /// The micro-tile shape of one instruction set.
 pub(crate) trait MicroTile: Simd {
@@ -14,11 +16,13 @@ pub(crate) trait MicroTile: Simd {
     const NV: usize;
 }
 
+#[cfg(target_arch = "x86_64")]
 impl MicroTile for Avx512 {
     const MR: usize = 8;
     const NV: usize = 3;
 }
 
+#[cfg(target_arch = "x86_64")]
 impl MicroTile for Avx2 {
     const MR: usize = 6;
     const NV: usize = 2;
@@ -29,44 +33,53 @@ impl MicroTile for Portable {
     const NV: usize = 1;
 }
 
-/// The largest `MR` of any instruction set (sizes the accumulator array).
-const MAX_MR: usize = 8;
+/// The most rows a micro-tile can have: `MR * panels` of any instruction set (sizes the
+/// accumulator array).
+const MAX_ROWS: usize = 24;
 
 impl Isa {
+    /// `(MR, NV, LANES)` of this instruction set's micro-tile.
+    fn shape(self) -> (usize, usize, usize) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => (Avx512::MR, Avx512::NV, Avx512::LANES),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => (Avx2::MR, Avx2::NV, Avx2::LANES),
+            _ => (Portable::MR, Portable::NV, Portable::LANES),
+        }
+    }
+
     /// Rows per micro-tile.
     pub(crate) fn mr(self) -> usize {
-        match self {
-            Isa::Avx512 => Avx512::MR,
-            Isa::Avx2 => Avx2::MR,
-            Isa::Portable => Portable::MR,
-        }
+        self.shape().0
+    }
+
+    /// Column vectors per micro-tile.
+    pub(crate) fn nv(self) -> usize {
+        self.shape().1
     }
 
     /// `f32` lanes per vector.
     pub(crate) fn lanes(self) -> usize {
-        match self {
-            Isa::Avx512 => Avx512::LANES,
-            Isa::Avx2 => Avx2::LANES,
-            Isa::Portable => Portable::LANES,
-        }
+        self.shape().2
     }
 
     /// Columns per micro-tile.
     pub(crate) fn nr(self) -> usize {
-        self.lanes()
-            * match self {
-                Isa::Avx512 => Avx512::NV,
-                Isa::Avx2 => Avx2::NV,
-                Isa::Portable => Portable::NV,
-            }
+        self.lanes() * self.nv()
     }
 }
 
 /// One micro-kernel call. Pointers are raw because tiles of one output are written by several
 /// threads at once (disjoint regions).
 pub(crate) struct Tile {
-    /// Packed A: `kc` groups of `MR` values.
+    /// Packed A: `kc` groups of `MR` values, for each of `panels` panels `a_panel` apart.
     pub a: *const f32,
+    /// Distance between consecutive A panels.
+    pub a_panel: usize,
+    /// A panels (of `MR` rows each) to compute; `panels * nv <= NV`, so that narrow tiles
+    /// (few pixels) are computed `MR * panels` rows at a time and still fill the registers.
+    pub panels: usize,
     /// Packed B: `kc` rows of `ldb` values, of which the first `nv` vectors are used.
     pub b: *const f32,
     /// Distance between consecutive B rows.
@@ -77,7 +90,7 @@ pub(crate) struct Tile {
     pub c: *mut f32,
     /// Distance between C rows.
     pub ldc: usize,
-    /// Valid rows (`<= MR`).
+    /// Valid rows (`<= MR * panels`).
     pub rows: usize,
     /// Valid columns (`<= nv * LANES`).
     pub cols: usize,
@@ -95,16 +108,16 @@ pub(crate) struct Tile {
     pub relu: bool,
 }
 
-/// The kernel for exactly `NV` column vectors.
+/// The kernel for exactly `NV` column vectors and `P` row panels.
 #[inline(always)]
-unsafe fn kernel<S: MicroTile, const NV: usize>(t: &Tile) {
+unsafe fn kernel<S: MicroTile, const NV: usize, const P: usize>(t: &Tile) {
     unsafe {
-        let mut acc = [[S::zero(); NV]; MAX_MR];
+        let mut acc = [[S::zero(); NV]; MAX_ROWS];
         let (mut a, mut b) = (t.a, t.b);
         for _ in 0..t.kc {
             let bv: [S::V; NV] = std::array::from_fn(|j| S::load(b.add(j * S::LANES)));
-            for (r, acc_r) in acc.iter_mut().enumerate().take(S::MR) {
-                let av = S::splat(*a.add(r));
+            for (r, acc_r) in acc.iter_mut().enumerate().take(P * S::MR) {
+                let av = S::splat(*a.add(r / S::MR * t.a_panel + r % S::MR));
                 for j in 0..NV {
                     acc_r[j] = S::fma(av, bv[j], acc_r[j]);
                 }
@@ -112,55 +125,65 @@ unsafe fn kernel<S: MicroTile, const NV: usize>(t: &Tile) {
             a = a.add(S::MR);
             b = b.add(t.ldb);
         }
-        for (r, acc_r) in acc.iter().enumerate().take(S::MR) {
+        for (r, acc_r) in acc.iter().enumerate().take(P * S::MR) {
             if r >= t.rows {
                 break;
             }
-            let c = t.c.add(r * t.ldc);
-            let bias = (t.last && !t.bias.is_null()).then(|| S::splat(*t.bias.add(r)));
-            for (j, &v) in acc_r.iter().enumerate() {
-                let col = j * S::LANES;
-                if col >= t.cols {
-                    break;
+            store_row::<S>(t, r, acc_r);
+        }
+    }
+}
+
+/// Stores row `r` of a tile: accumulates into C, applies the epilogue after the last K block.
+#[inline(always)]
+unsafe fn store_row<S: MicroTile>(t: &Tile, r: usize, acc: &[S::V]) {
+    unsafe {
+        let c = t.c.add(r * t.ldc);
+        let bias = (t.last && !t.bias.is_null()).then(|| S::splat(*t.bias.add(r)));
+        for (j, &v) in acc.iter().enumerate() {
+            let col = j * S::LANES;
+            if col >= t.cols {
+                break;
+            }
+            let n = (t.cols - col).min(S::LANES);
+            let load = |p: *const f32| {
+                if n == S::LANES { S::load(p) } else { S::load_partial(p, n) }
+            };
+            let mut v = v;
+            if t.accumulate {
+                v = S::add(v, load(c.add(col)));
+            }
+            if t.last {
+                if let Some(bias) = bias {
+                    v = S::add(v, bias);
                 }
-                let n = (t.cols - col).min(S::LANES);
-                let load = |p: *const f32| {
-                    if n == S::LANES { S::load(p) } else { S::load_partial(p, n) }
-                };
-                let mut v = v;
-                if t.accumulate {
-                    v = S::add(v, load(c.add(col)));
+                if !t.residual.is_null() {
+                    v = S::add(v, load(t.residual.add(r * t.ldc + col)));
                 }
-                if t.last {
-                    if let Some(bias) = bias {
-                        v = S::add(v, bias);
-                    }
-                    if !t.residual.is_null() {
-                        v = S::add(v, load(t.residual.add(r * t.ldc + col)));
-                    }
-                    if t.relu {
-                        v = S::max(v, S::zero());
-                    }
+                if t.relu {
+                    v = S::max(v, S::zero());
                 }
-                if n == S::LANES {
-                    S::store(c.add(col), v);
-                } else {
-                    S::store_partial(c.add(col), v, n);
-                }
+            }
+            if n == S::LANES {
+                S::store(c.add(col), v);
+            } else {
+                S::store_partial(c.add(col), v, n);
             }
         }
     }
 }
 
-/// Dispatches on the tile's vector count.
+/// Dispatches on the tile's vector and panel counts.
 #[inline(always)]
 unsafe fn tile_kernel<S: MicroTile>(t: &Tile) {
-    debug_assert!(t.nv >= 1 && t.nv <= S::NV && t.rows <= S::MR);
+    debug_assert!(t.nv >= 1 && t.panels >= 1 && t.nv * t.panels <= S::NV && t.rows <= S::MR * t.panels);
     unsafe {
-        match t.nv {
-            1 => kernel::<S, 1>(t),
-            2 => kernel::<S, 2>(t),
-            _ => kernel::<S, 3>(t),
+        match (t.nv, t.panels) {
+            (1, 1) => kernel::<S, 1, 1>(t),
+            (1, 2) => kernel::<S, 1, 2>(t),
+            (1, _) => kernel::<S, 1, 3>(t),
+            (2, _) => kernel::<S, 2, 1>(t),
+            _ => kernel::<S, 3, 1>(t),
         }
     }
 }

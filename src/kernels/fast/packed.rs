@@ -1,6 +1,6 @@
 //! The convolution the JIT uses: picks, per layer, the fastest algorithm that is accurate enough.
 
-use super::conv::GemmConv;
+use super::gemm_conv::GemmConv;
 use super::winograd::{WinogradConv, WinogradTile};
 use crate::kernels::{Conv2d, Epilogue};
 

@@ -11,10 +11,9 @@
 
 use std::cell::RefCell;
 
-use super::conv::pack_rows;
 use super::gemm::{Tile, run_tile};
+use super::gemm_conv::pack_rows;
 use super::simd::{Isa, Simd, isa_entry};
-use crate::kernels::geometry::valid_range;
 use crate::kernels::pool::{SyncPtr, parallel_for};
 use crate::kernels::{Conv2d, Epilogue};
 
@@ -136,7 +135,7 @@ struct InputRow {
     by: usize,
     /// Blocks per row.
     tw: usize,
-    /// Scratch for `T * M` phase rows of `len_ph` values.
+    /// Scratch for `T * M` phase rows of `len_ph` values and one padded row of `M * len_ph`.
     phases: *mut f32,
     len_ph: usize,
     /// `V_0[ic][first block of the row]`; `V_ξ` follows at `ξ * xi_stride`.
@@ -162,21 +161,23 @@ unsafe fn dot<S: Simd>(w: &[f32; 6], x: &[S::V; 6], n: usize) -> S::V {
 unsafe fn input_transform<S: Simd, W: Variant>(j: &InputRow) {
     let (m, t, l) = (W::M, W::T, S::LANES);
     unsafe {
+        // The zero-padded input row, then its `m` phases.
+        let padded = std::slice::from_raw_parts_mut(j.phases.add(t * m * j.len_ph), m * j.len_ph);
         for r in 0..t {
             let iy = (j.by * m + r).wrapping_sub(j.pad_h);
-            for ph in 0..m {
-                let dst = std::slice::from_raw_parts_mut(j.phases.add((r * m + ph) * j.len_ph), j.len_ph);
-                if iy >= j.in_h {
-                    dst.fill(0.0);
-                    continue;
-                }
+            if iy < j.in_h {
                 let row = std::slice::from_raw_parts(j.x.add(iy * j.in_w), j.in_w);
-                let (lo, hi) = valid_range(j.len_ph, j.in_w, ph, m, j.pad_w);
-                dst[..lo].fill(0.0);
-                dst[hi..].fill(0.0);
-                let start = lo * m + ph - j.pad_w;
-                for (d, &v) in dst[lo..hi].iter_mut().zip(row[start..].iter().step_by(m)) {
-                    *d = v;
+                let len = j.in_w.min(padded.len() - j.pad_w);
+                padded[..j.pad_w].fill(0.0);
+                padded[j.pad_w..j.pad_w + len].copy_from_slice(&row[..len]);
+                padded[j.pad_w + len..].fill(0.0);
+            } else {
+                padded.fill(0.0);
+            }
+            let phases = std::slice::from_raw_parts_mut(j.phases.add(r * m * j.len_ph), m * j.len_ph);
+            for (k, chunk) in padded.chunks_exact(W::M).enumerate() {
+                for (ph, &v) in chunk.iter().enumerate() {
+                    phases[ph * j.len_ph + k] = v;
                 }
             }
         }
@@ -247,17 +248,16 @@ unsafe fn output_transform<S: Simd, W: Variant>(o: &OutputRow) {
                     *c_ij = S::load(o.c.add((i * t + jj) * o.xi_stride + bx0));
                 }
             }
-            // Rows of C A, then Aᵀ (C A).
-            let mut ca = [[S::zero(); 6]; 6];
-            for (i, ca_i) in ca.iter_mut().enumerate().take(t) {
-                for (jp, v) in ca_i.iter_mut().enumerate().take(m) {
-                    *v = dot::<S>(&W::AT[jp], &c[i], t);
+            // (C A)ᵀ, then Aᵀ (C A) one output column at a time.
+            let mut ca_t = [[S::zero(); 6]; 4];
+            for (i, c_i) in c.iter().enumerate().take(t) {
+                for (jp, ca_jp) in ca_t.iter_mut().enumerate().take(m) {
+                    ca_jp[i] = dot::<S>(&W::AT[jp], c_i, t);
                 }
             }
-            for ip in 0..m {
-                for jp in 0..m {
-                    let col: [S::V; 6] = std::array::from_fn(|i| ca[i][jp]);
-                    let y = S::add(dot::<S>(&W::AT[ip], &col, t), bias);
+            for (ip, at) in W::AT.iter().enumerate().take(m) {
+                for (jp, ca_jp) in ca_t.iter().enumerate().take(m) {
+                    let y = S::add(dot::<S>(at, ca_jp, t), bias);
                     S::store(o.y.add((ip * m + jp) * o.ylen + bx0), y);
                 }
             }
@@ -269,8 +269,16 @@ unsafe fn output_transform<S: Simd, W: Variant>(o: &OutputRow) {
             }
             let orow = std::slice::from_raw_parts_mut(o.out.add(oy * o.ow), o.ow);
             let y = std::slice::from_raw_parts(o.y.add(ip * m * o.ylen), m * o.ylen);
-            for (ox, v) in orow.iter_mut().enumerate() {
-                *v = y[(ox % m) * o.ylen + ox / m];
+            // Interleave the `m` column phases back into the row (raw pointers: without bounds
+            // checks the loop vectorizes).
+            let (yp, op) = (y.as_ptr(), orow.as_mut_ptr());
+            for bx in 0..o.ow / m {
+                for jp in 0..m {
+                    *op.add(bx * m + jp) = *yp.add(jp * o.ylen + bx);
+                }
+            }
+            for ox in o.ow / m * m..o.ow {
+                orow[ox] = y[(ox % m) * o.ylen + ox / m];
             }
             if !o.residual.is_null() {
                 let res = std::slice::from_raw_parts(o.residual.add(oy * o.ow), o.ow);
@@ -374,7 +382,7 @@ impl WinogradConv {
         let ylen = tw + SLACK;
         s.v.resize(s.v.len().max(tt * g.in_c * ldb), 0.0);
         s.c.resize(s.c.len().max(tt * g.out_c * ldb), 0.0);
-        s.phases.resize(s.phases.len().max(W::T * m * len_ph), 0.0);
+        s.phases.resize(s.phases.len().max((W::T + 1) * m * len_ph), 0.0);
         s.y.resize(s.y.len().max(m * m * ylen), 0.0);
 
         let plane = g.in_h * g.in_w;
@@ -409,17 +417,22 @@ impl WinogradConv {
                 let kc = kc_max.min(g.in_c - k0);
                 for col0 in (0..blocks).step_by(nr) {
                     let cols = (blocks - col0).min(nr);
-                    for i in (0..g.out_c).step_by(mr) {
+                    let nv = cols.div_ceil(lanes);
+                    let rows_per_call = mr * (isa.nv() / nv);
+                    for i in (0..g.out_c).step_by(rows_per_call) {
+                        let rows = (g.out_c - i).min(rows_per_call);
                         let tile = Tile {
                             a: u[i * g.in_c + k0 * mr..].as_ptr(),
+                            a_panel: g.in_c * mr,
+                            panels: rows.div_ceil(mr),
                             b: s.v[(xi * g.in_c + k0) * ldb + col0..].as_ptr(),
                             ldb,
                             kc,
                             c: s.c[(xi * g.out_c + i) * ldb + col0..].as_mut_ptr(),
                             ldc: ldb,
-                            rows: (g.out_c - i).min(mr),
+                            rows,
                             cols,
-                            nv: cols.div_ceil(lanes),
+                            nv,
                             accumulate: kb > 0,
                             last: false,
                             bias: std::ptr::null(),

@@ -205,18 +205,23 @@ impl GemmConv {
         let kc = p.kc.min(p.k - k0);
         for col0 in n.clone().step_by(nr) {
             let cols = (n.end - col0).min(nr);
-            for i in m.clone().step_by(mr) {
+            let nv = cols.div_ceil(lanes);
+            let rows_per_call = mr * (self.isa.nv() / nv);
+            for i in m.clone().step_by(rows_per_call) {
+                let rows = (m.end - i).min(rows_per_call);
                 let at = offset + i * p.n + col0;
                 let t = Tile {
                     a: self.a[(i * p.k + k0 * mr)..].as_ptr(),
+                    a_panel: p.k * mr,
+                    panels: rows.div_ceil(mr),
                     b: unsafe { b.add(col0 - n.start) },
                     ldb: p.ldb,
                     kc,
                     c: unsafe { out.get().add(at) },
                     ldc: p.n,
-                    rows: (m.end - i).min(mr),
+                    rows,
                     cols,
-                    nv: cols.div_ceil(lanes),
+                    nv,
                     accumulate: kb > 0,
                     last: kb + 1 == p.k_blocks,
                     bias: ep.bias.map_or(std::ptr::null(), |b| b[i..].as_ptr()),
@@ -262,12 +267,12 @@ fn pack_im2col(
         let xc = &x[ic * plane..][..plane];
         let (lo, hi) = valid_range(ow, g.in_w, kx, g.stride_w, g.pad_w);
         let dst_row = &mut buf[kk * ldb..][..n.len()];
-        let mut q = n.start;
-        while q < n.end {
-            let (oy, ox0) = (q / ow, q % ow);
-            let len = (ow - ox0).min(n.end - q);
-            let d = &mut dst_row[q - n.start..][..len];
-            q += len;
+        let mut at = 0;
+        for oy in n.start / ow..=(n.end - 1) / ow {
+            let ox0 = if at == 0 { n.start % ow } else { 0 };
+            let len = (ow - ox0).min(n.len() - at);
+            let d = &mut dst_row[at..at + len];
+            at += len;
             let iy = (oy * g.stride_h + ky).wrapping_sub(g.pad_h);
             if iy >= g.in_h {
                 d.fill(0.0);
