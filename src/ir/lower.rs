@@ -1275,7 +1275,12 @@ impl<'p> Lowerer<'p> {
                     (x, y) => {
                         self.diags.push(Diagnostic::error(
                             Code::BadValue,
-                            format!("cannot apply `{}` to {} and {}", op.symbol(), a_or_an(x.kind()), a_or_an(y.kind())),
+                            format!(
+                                "cannot apply `{}` to {} and {}",
+                                op.symbol(),
+                                a_or_an(x.kind()),
+                                a_or_an(y.kind())
+                            ),
                             e.span,
                             "arithmetic needs numbers",
                         ));

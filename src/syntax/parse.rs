@@ -196,8 +196,7 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
         d = d.with_help("layers are chained with `->`; to name a tensor write `let name = chain`");
     } else if expected.iter().any(|x| x == "`,`") && expected.iter().any(|x| x == "`)`") {
         d = d.with_help("separate arguments with commas: `conv(64, 3, stride = 2)`");
-    } else if expected.iter().any(|x| x == "`}`") && ["block", "input", "output", "import"].contains(&word.as_str())
-    {
+    } else if expected.iter().any(|x| x == "`}`") && ["block", "input", "output", "import"].contains(&word.as_str()) {
         d = d.with_help("a `{` before this is never closed: add the missing `}` at the end of its body");
     } else if expected.iter().any(|x| x == "`->`") && !word.is_empty() && !KEYWORDS.contains(&word.as_str()) {
         d = d.with_help(format!(
