@@ -281,7 +281,8 @@ fn catalogue_examples_are_real() {
                 let program = block.join("\n") + "\n";
                 if section.starts_with("Fix") {
                     fixed += 1;
-                    let c = compile_source("fixed.net", program.clone(), &root.join("tests/ui"), &LowerOptions::default());
+                    let c =
+                        compile_source("fixed.net", program.clone(), &root.join("tests/ui"), &LowerOptions::default());
                     assert!(
                         !c.has_errors(),
                         "the fixed example of {} fails:\n{program}\n{}",
