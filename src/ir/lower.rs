@@ -469,7 +469,12 @@ impl<'p> Lowerer<'p> {
                         v.def_span,
                         "computed here but never read",
                     )
-                    .with_help(format!("use it (e.g. `output {name}`) or remove the binding")),
+                    .with_help(if frame.input.is_some() {
+                        // Inside a block there is no `output`: the block's result is its last chain.
+                        format!("use it in the block's chain (e.g. `-> add({name})`) or remove the binding")
+                    } else {
+                        format!("use it (e.g. `output {name}`) or remove the binding")
+                    }),
                 );
             }
         }
