@@ -144,12 +144,12 @@ fn cli_json_on_success() {
             assert!(l.get(key).is_some(), "layer without `{key}`: {l}");
         }
     }
-    // `res_plain(128) as layer1`: the block instance's layers live under `layer1.`.
+    // `stage(128) as layer1`: the block instance's layers live under `layer1.`.
     let conv = layers.iter().find(|l| l["path"] == "layer1.conv1").expect("a conv named layer1.conv1");
     assert_eq!(conv["op"], "conv");
-    assert_eq!(conv["shape"], serde_json::json!([128, 16, 16]));
+    assert_eq!(conv["shape"], serde_json::json!([128, 32, 32]));
     assert_eq!(conv["weights"][0]["name"], "layer1.conv1.weight");
-    assert_eq!(conv["weights"][0]["shape"], serde_json::json!([128, 128, 3, 3]));
+    assert_eq!(conv["weights"][0]["shape"], serde_json::json!([128, 64, 3, 3]));
     assert_eq!(conv["weights"][1]["name"], "layer1.conv1.bias");
     assert_eq!(conv["weights"][1]["shape"], serde_json::json!([128]));
     assert_eq!(v["totals"]["params"], 6_570_890);
@@ -301,5 +301,5 @@ fn catalogue_examples_are_real() {
         }
         assert!(fixed >= 1, "{} has no fixed example", code.as_str());
     }
-    assert_eq!(pages, 19);
+    assert_eq!(pages, Code::ALL.len());
 }

@@ -89,7 +89,8 @@ fn case_names_match_their_diagnostics() {
         }
     }
     assert!(cases >= 35, "only {cases} UI cases");
-    for code in netc::diag::Code::ALL {
+    // E0018 and E0019 concern weight and input files, which `netc run` reads; tests/run_cli.rs covers them.
+    for code in netc::diag::Code::ALL.iter().filter(|c| !c.is_runtime()) {
         assert!(seen_codes.contains(code.as_str()), "no UI case reports {}", code.as_str());
     }
 }

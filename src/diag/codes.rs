@@ -53,6 +53,13 @@ codes! {
     PoolDropsPixels = "W0002", "pooling drops rows or columns";
 }
 
+impl Code {
+    /// Codes about the files `netc run` reads (weights, inputs) rather than the `.net` source.
+    pub fn is_runtime(self) -> bool {
+        matches!(self, Code::WeightsMismatch | Code::InputMismatch)
+    }
+}
+
 /// Finds a code by its name, case-insensitively (`e0007` works too).
 pub fn lookup_code(name: &str) -> Option<Code> {
     Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(name.trim()))
