@@ -1,7 +1,7 @@
 //! The front half of the pipeline as one call: text -> AST -> IR -> checked IR.
 
 use crate::check;
-use crate::diag::{Diagnostic, has_errors};
+use crate::diag::{Code, Diagnostic, has_errors};
 use crate::ir::{self, Graph, LowerOptions};
 use crate::syntax::{SourceMap, load_program};
 use std::path::Path;
@@ -26,6 +26,10 @@ pub fn compile_source(name: &str, source: String, dir: &Path, options: &LowerOpt
     let (mut graph, lower_diags) = ir::lower(&program, options);
     diagnostics.extend(lower_diags);
     diagnostics.extend(check::check(&mut graph));
+    // An error often leaves a tensor unread (its user failed to lower); "unused" would be noise.
+    if has_errors(&diagnostics) {
+        diagnostics.retain(|d| d.code != Code::UnusedTensor);
+    }
     // Errors first, then in source order, so output is stable.
     diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.primary.span.file, d.primary.span.start));
     Compilation { sources, graph, diagnostics }

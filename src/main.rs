@@ -17,6 +17,22 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// `print!` that ignores a closed stdout, so `netc check big.net | head` ends quietly.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = write!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `println!` that ignores a closed stdout.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "netc", version, about = "Check, optimize and run hand-written convolutional networks")]
 struct Cli {
@@ -187,10 +203,10 @@ fn check(file: &Path, input_shape: Option<Vec<usize>>, format: Format, opt: bool
             if ok && opt {
                 let weights = Weights::generate(&c.graph, 0);
                 if let Ok((g, plan)) = run::prepare(&c.graph, weights, "generated weights") {
-                    print!("{}", plan.describe(&g));
+                    out!("{}", plan.describe(&g));
                 }
             } else if ok {
-                print!("{}", layer_table(&c.graph).render());
+                out!("{}", layer_table(&c.graph).render());
             } else {
                 let n = c.diagnostics.iter().filter(|d| d.is_error()).count();
                 eprintln!(
@@ -209,7 +225,7 @@ fn check(file: &Path, input_shape: Option<Vec<usize>>, format: Format, opt: bool
                 out["totals"] =
                     serde_json::json!({ "layers": t.rows.len(), "params": t.total_params, "flops": t.total_flops });
             }
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
     }
     if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
@@ -275,7 +291,7 @@ fn run_network(a: &RunArgs) -> ExitCode {
         }
     };
     if a.dump_ir {
-        print!("{}", plan.describe(&graph));
+        out!("{}", plan.describe(&graph));
     }
     let threads = a.threads.unwrap_or_else(default_threads);
     let backend = Interpreter::new(plan, threads);
@@ -292,7 +308,7 @@ fn run_network(a: &RunArgs) -> ExitCode {
         if let Err(e) = io::write_npy(path, out) {
             return io_error(e);
         }
-        println!(
+        outln!(
             "wrote {} output [{}] to {}",
             backend.name(),
             out.shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
@@ -326,13 +342,13 @@ fn run_network(a: &RunArgs) -> ExitCode {
                 Some(&t) => format!("  (truth: {})", name(t as usize)),
                 None => String::new(),
             };
-            println!("{i:>4}: {}{mark}", picks.join(", "));
+            outln!("{i:>4}: {}{mark}", picks.join(", "));
         }
     }
     if let Some(t) = &truth {
         let n = best.len().min(t.len());
         let correct = (0..n).filter(|&i| best[i][0].0 as i64 == t[i]).count();
-        println!("top-1 accuracy: {correct}/{n} = {:.2}%", 100.0 * correct as f64 / n.max(1) as f64);
+        outln!("top-1 accuracy: {correct}/{n} = {:.2}%", 100.0 * correct as f64 / n.max(1) as f64);
     }
     ExitCode::SUCCESS
 }
@@ -397,20 +413,26 @@ fn bench(
                 "peak_gflops": peak,
                 "results": results,
             });
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         Format::Human => {
-            println!(
+            outln!(
                 "{}: batch {batch}, {threads} thread(s), {} per sample, machine FMA peak {peak:.0} GFLOP/s",
                 file.display(),
                 netc::check::human_flops(flops)
             );
-            println!(
+            outln!(
                 "{:<8} {:>11} {:>12} {:>12} {:>10} {:>9} {:>6}",
-                "backend", "compile ms", "median ms", "p90 ms", "img/s", "GFLOP/s", "peak"
+                "backend",
+                "compile ms",
+                "median ms",
+                "p90 ms",
+                "img/s",
+                "GFLOP/s",
+                "peak"
             );
             for r in &results {
-                println!(
+                outln!(
                     "{:<8} {:>11.1} {:>12.3} {:>12.3} {:>10.1} {:>9.1} {:>5.0}%",
                     r.backend,
                     r.compile_ms,
@@ -430,13 +452,13 @@ fn explain(code: Option<&str>) -> ExitCode {
     match code {
         None => {
             for c in Code::ALL {
-                println!("{}  {}", c.as_str(), c.title());
+                outln!("{}  {}", c.as_str(), c.title());
             }
             ExitCode::SUCCESS
         }
         Some(name) => match lookup_code(name) {
             Some(c) => {
-                print!("{}", c.explanation());
+                out!("{}", c.explanation());
                 ExitCode::SUCCESS
             }
             None => {

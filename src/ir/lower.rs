@@ -74,7 +74,9 @@ struct Frame {
     order: Vec<String>,
     prefix: String,
     counters: HashMap<String, usize>,
-    labels: HashMap<String, Span>,
+    /// Layer names taken in this scope, with the span of the `as` label that chose each one
+    /// (`None` for automatic names). Names become weight names, so they must be unique.
+    names: HashMap<String, Option<Span>>,
     /// The block's input (`in`), or `None` at the top level.
     input: Option<Tensor>,
     /// `let` names of this scope not yet defined, with where they will be: reading one is E0011.
@@ -89,17 +91,23 @@ impl Frame {
             order: Vec::new(),
             prefix,
             counters: HashMap::new(),
-            labels: HashMap::new(),
+            names: HashMap::new(),
             input,
             pending: HashMap::new(),
         }
     }
 
-    /// The next automatic name for `callee` in this scope: `conv1`, `conv2`, ...
+    /// The next automatic name for `callee` in this scope that no layer has yet: `conv1`, `conv2`, ...
     fn auto_name(&mut self, callee: &str) -> String {
         let n = self.counters.entry(callee.to_string()).or_insert(0);
-        *n += 1;
-        format!("{callee}{n}")
+        loop {
+            *n += 1;
+            let name = format!("{callee}{n}");
+            if !self.names.contains_key(&name) {
+                self.names.insert(name.clone(), None);
+                return name;
+            }
+        }
     }
 }
 
@@ -711,18 +719,36 @@ impl<'p> Lowerer<'p> {
     fn call(&mut self, call: &ast::Call, frame: &mut Frame, cur: Option<Tensor>) -> Option<Tensor> {
         let label = match &call.label {
             Some(l) => {
-                if let Some(prev) = frame.labels.insert(l.name.clone(), l.span) {
-                    self.diags.push(
-                        Diagnostic::error(
-                            Code::Duplicate,
-                            format!("the name `{}` is given to two layers", l.name),
-                            l.span,
-                            "used again here",
-                        )
-                        .with_label(prev, "first used here")
-                        .with_help("layer names become weight names and must be unique in their block"),
-                    );
-                    return None;
+                match frame.names.insert(l.name.clone(), Some(l.span)) {
+                    None => {}
+                    Some(Some(prev)) => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                Code::Duplicate,
+                                format!("the name `{}` is given to two layers", l.name),
+                                l.span,
+                                "used again here",
+                            )
+                            .with_label(prev, "first used here")
+                            .with_help("layer names become weight names and must be unique in their block"),
+                        );
+                        return None;
+                    }
+                    Some(None) => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                Code::Duplicate,
+                                format!("the name `{}` is already the automatic name of an earlier layer", l.name),
+                                l.span,
+                                "name taken",
+                            )
+                            .with_help(format!(
+                                "layer names become weight names and must be unique in their block; choose another, e.g. `{}_out`",
+                                l.name
+                            )),
+                        );
+                        return None;
+                    }
                 }
                 l.name.clone()
             }
