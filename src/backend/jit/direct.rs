@@ -8,13 +8,14 @@
 //! accumulator. Padding is materialized once per sample into a zero-bordered scratch copy of the
 //! input, so the inner loops have no bounds tests; the stride is folded into the input offsets.
 //! Bias and ReLU are applied as the block is stored. A dense layer is the same kernel with one
-//! pixel (the sample) and the input features as channels.
+//! pixel (the sample) and the input features as channels. Each block of output channels is one
+//! task (a generated function of its index) that the thread pool runs in parallel.
 
 use super::fx::{Count, Fx};
 use super::ops::relu;
 use crate::kernels::Conv2d;
 use cranelift_codegen::ir::types::{F32, F32X4};
-use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_codegen::ir::{InstBuilder, Value, condcodes::IntCC};
 
 /// f32x4 vectors of output channels per block.
 pub(super) const OC_VECS: usize = 3;
@@ -128,29 +129,48 @@ pub(super) fn scratch_len(g: &Conv2d) -> usize {
     if g.pad_h == 0 && g.pad_w == 0 { 0 } else { g.in_c * (g.in_h + 2 * g.pad_h) * (g.in_w + 2 * g.pad_w) }
 }
 
-/// Emits the convolution `g` of every sample of `x` into `out`, padding through `scratch`.
-pub(super) fn conv(fx: &mut Fx, g: &Conv2d, d: &Direct, x: Value, out: Value, scratch: Value) {
+/// Output-channel blocks of a layer with `out_c` channels: the parallel tasks.
+pub(super) fn blocks(out_c: usize) -> usize {
+    out_c.div_ceil(WIDTH)
+}
+
+/// Emits `body(vecs, lanes)` for block `blk` of `out_c` channels: `lanes` channels in `vecs`
+/// vectors (fewer only in the last block, chosen at run time when there are several).
+fn for_block(fx: &mut Fx, out_c: usize, blk: Value, body: impl Fn(&mut Fx, usize, usize)) {
+    let (full, rest) = (out_c / WIDTH, out_c % WIDTH);
+    if rest == 0 || full == 0 {
+        let lanes = if rest == 0 { WIDTH } else { rest };
+        return body(fx, lanes.div_ceil(4), lanes);
+    }
+    let (whole, partial, merge) = (fx.b.create_block(), fx.b.create_block(), fx.b.create_block());
+    let is_whole = fx.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, blk, full as i64);
+    fx.b.ins().brif(is_whole, whole, &[], partial, &[]);
+    fx.b.switch_to_block(whole);
+    body(fx, OC_VECS, WIDTH);
+    fx.b.ins().jump(merge, &[]);
+    fx.b.switch_to_block(partial);
+    body(fx, rest.div_ceil(4), rest);
+    fx.b.ins().jump(merge, &[]);
+    fx.b.switch_to_block(merge);
+}
+
+/// Emits block `blk` (a task) of the convolution `g` for every sample of `x` into `out`, reading
+/// the padded samples from `scratch` if [`pad`] filled it.
+pub(super) fn conv(fx: &mut Fx, g: &Conv2d, d: &Direct, x: Value, out: Value, scratch: Value, blk: Value) {
     let (oh, ow) = (g.out_h(), g.out_w());
     let plane = oh * ow;
     let (hp, wp) = (g.in_h + 2 * g.pad_h, g.in_w + 2 * g.pad_w);
     let taps: Vec<usize> = (0..g.kh).flat_map(|ky| (0..g.kw).map(move |kx| ky * wp + kx)).collect();
     let r = Reduction { red: g.in_c, c_stride: hp * wp, taps: &taps, pix_stride: g.stride_w };
-    let block_w = g.in_c * taps.len() * WIDTH;
-    fx.per_sample(&[(x, g.in_len()), (out, g.out_len())], |fx, ptrs| {
-        let src = if scratch_len(g) == 0 {
-            ptrs[0]
-        } else {
-            pad(fx, g, ptrs[0], scratch);
-            scratch
-        };
-        let (w, bias) = (fx.addr(d.w), d.bias.map(|b| fx.addr(b)));
-        // One block of output channels: `lanes` channels in `vecs` vectors.
-        let block = |fx: &mut Fx, blk: Value, vecs: usize, lanes: usize| {
-            let wb = fx.index(w, blk, block_w * 4);
-            let bb = bias.map(|b| fx.index(b, blk, WIDTH * 4));
-            let ob = fx.index(ptrs[1], blk, WIDTH * plane * 4);
+    let src = if scratch_len(g) == 0 { (x, g.in_len()) } else { (scratch, scratch_len(g)) };
+    let (w, bias) = (fx.addr(d.w), d.bias.map(|b| fx.addr(b)));
+    let wb = fx.index(w, blk, g.in_c * taps.len() * WIDTH * 4);
+    let bb = bias.map(|b| fx.index(b, blk, WIDTH * 4));
+    fx.per_sample(&[src, (out, g.out_len())], |fx, ptrs| {
+        let ob = fx.index(ptrs[1], blk, WIDTH * plane * 4);
+        for_block(fx, g.out_c, blk, |fx, vecs, lanes| {
             fx.for_each(Count::Const(oh), |fx, oy| {
-                let xrow = fx.index(src, oy, g.stride_h * wp * 4);
+                let xrow = fx.index(ptrs[0], oy, g.stride_h * wp * 4);
                 let orow = fx.index(ob, oy, ow * 4);
                 let pixels = |fx: &mut Fx, xp: Value, op: Value, n: usize| {
                     let mut acc = zeros(fx, n, vecs);
@@ -177,19 +197,18 @@ pub(super) fn conv(fx: &mut Fx, g: &Conv2d, d: &Direct, x: Value, out: Value, sc
                     pixels(fx, xp, op, ow % PIXELS);
                 }
             });
-        };
-        let full = g.out_c / WIDTH;
-        fx.for_each(Count::Const(full), |fx, blk| block(fx, blk, OC_VECS, WIDTH));
-        let rest = g.out_c % WIDTH;
-        if rest > 0 {
-            let blk = fx.int(full);
-            block(fx, blk, rest.div_ceil(4), rest);
-        }
+        });
     });
 }
 
+/// Copies every sample of `g`'s input into `scratch` (sample `b` at `b * scratch_len(g)`) with a
+/// zero border of the padding's width.
+pub(super) fn pad(fx: &mut Fx, g: &Conv2d, x: Value, scratch: Value) {
+    fx.per_sample(&[(x, g.in_len()), (scratch, scratch_len(g))], |fx, ptrs| pad_sample(fx, g, ptrs[0], ptrs[1]));
+}
+
 /// Copies one sample of `g`'s input into `scratch` with a zero border of the padding's width.
-fn pad(fx: &mut Fx, g: &Conv2d, x: Value, scratch: Value) {
+fn pad_sample(fx: &mut Fx, g: &Conv2d, x: Value, scratch: Value) {
     let zero = fx.float(F32X4, 0.0);
     let zero_s = fx.float(F32, 0.0);
     fx.vectorized(scratch_len(g), |fx, ty, bytes, e| {
@@ -214,18 +233,18 @@ fn pad(fx: &mut Fx, g: &Conv2d, x: Value, scratch: Value) {
     });
 }
 
-/// Emits the dense layer `[out_f, in_f]` of every sample of `x` into `out`.
-pub(super) fn dense(fx: &mut Fx, in_f: usize, out_f: usize, d: &Direct, x: Value, out: Value) {
+/// Emits block `blk` (a task) of the dense layer `[out_f, in_f]` for every sample of `x` into `out`.
+pub(super) fn dense(fx: &mut Fx, in_f: usize, out_f: usize, d: &Direct, x: Value, out: Value, blk: Value) {
     // Four features per loop iteration, then the remaining ones.
     let main = Reduction { red: in_f / 4, c_stride: 4, taps: &[0, 1, 2, 3], pix_stride: 0 };
     let tail = Reduction { red: in_f % 4, c_stride: 1, taps: &[0], pix_stride: 0 };
     let done = in_f / 4 * 4;
+    let (w, bias) = (fx.addr(d.w), d.bias.map(|b| fx.addr(b)));
+    let wb = fx.index(w, blk, in_f * WIDTH * 4);
+    let bb = bias.map(|b| fx.index(b, blk, WIDTH * 4));
     fx.per_sample(&[(x, in_f), (out, out_f)], |fx, ptrs| {
-        let (w, bias) = (fx.addr(d.w), d.bias.map(|b| fx.addr(b)));
-        let block = |fx: &mut Fx, blk: Value, vecs: usize, lanes: usize| {
-            let wb = fx.index(w, blk, in_f * WIDTH * 4);
-            let bb = bias.map(|b| fx.index(b, blk, WIDTH * 4));
-            let ob = fx.index(ptrs[1], blk, WIDTH * 4);
+        let ob = fx.index(ptrs[1], blk, WIDTH * 4);
+        for_block(fx, out_f, blk, |fx, vecs, lanes| {
             let mut acc = zeros(fx, 1, vecs);
             accumulate(fx, &main, ptrs[0], wb, &mut acc);
             let (xt, wt) = (fx.offset(ptrs[0], done * 4), fx.offset(wb, done * WIDTH * 4));
@@ -241,13 +260,6 @@ pub(super) fn dense(fx: &mut Fx, in_f: usize, out_f: usize, d: &Direct, x: Value
                     }
                 }
             }
-        };
-        let full = out_f / WIDTH;
-        fx.for_each(Count::Const(full), |fx, blk| block(fx, blk, OC_VECS, WIDTH));
-        let rest = out_f % WIDTH;
-        if rest > 0 {
-            let blk = fx.int(full);
-            block(fx, blk, rest.div_ceil(4), rest);
-        }
+        });
     });
 }

@@ -2,8 +2,9 @@
 //! loops, f32 / f32x4 loads and stores at constant offsets, and splatted constants.
 //!
 //! Every generated function has the signature `fn(slots: *const *mut f32, inputs: *const *const
-//! f32, batch: usize)`: `slots[s]` is arena slot `s` (the last entry is the JIT's scratch buffer),
-//! `inputs[i]` the caller's data for network input `i`.
+//! f32, batch: usize, task: usize)`: `slots[s]` is arena slot `s` (the last entry is the JIT's
+//! scratch buffer), `inputs[i]` the caller's data for network input `i`, and `task` the index of
+//! the task for functions the thread pool runs (0 otherwise).
 
 use cranelift_codegen::ir::types::{F32, F32X4, I64};
 use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Type, Value, condcodes::IntCC};
@@ -21,12 +22,13 @@ pub(super) enum Count {
     Dyn(Value),
 }
 
-/// The function being generated, with its three arguments.
+/// The function being generated, with its arguments.
 pub(super) struct Fx<'a> {
     pub b: FunctionBuilder<'a>,
     pub slots: Value,
     pub inputs: Value,
     pub batch: Value,
+    pub task: Value,
 }
 
 impl Fx<'_> {

@@ -79,8 +79,8 @@ fn err(e: impl std::fmt::Display) -> JitError {
     JitError(e.to_string())
 }
 
-/// The compiled network's entry point: `(slots, inputs, batch)`, see `fx.rs`.
-type Entry = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize);
+/// The compiled network's entry point: `(slots, inputs, batch, 0)`, see `fx.rs`.
+type Entry = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usize);
 
 /// Everything the generated code points into: prepared kernel calls and constant tables. The
 /// boxes never move their contents, so the addresses baked into the code stay valid.
@@ -132,7 +132,7 @@ pub struct JitBackend {
     /// The outputs: slot and per-sample shape.
     outputs: Vec<(usize, Vec<usize>)>,
     slot_sizes: Vec<usize>,
-    /// Floats of scratch (not scaled by the batch) after the slots.
+    /// Floats of scratch per sample, after the slots.
     scratch: usize,
     kernels: Vec<(String, Kernel)>,
     compile_ms: f64,
@@ -161,7 +161,12 @@ impl JitBackend {
             if let Some(k) = kernel {
                 kernels.push((step.path.clone(), k));
             }
-            generator.function(|fx, env| emit_step(fx, env, step, kernel, threads, plan.slot_sizes.len()))?;
+            let scratch = plan.slot_sizes.len();
+            if kernel == Some(Kernel::Emitted) {
+                generator.emitted_layer(step, threads, scratch)?;
+            } else {
+                generator.function(|fx, env| emit_step(fx, env, step, threads))?;
+            }
         }
         let (code, entry, data, scratch) = generator.finish()?;
         Ok(JitBackend {
@@ -206,7 +211,7 @@ impl Backend for JitBackend {
             total += s * batch;
         }
         offsets.push(total);
-        let mut arena = vec![0.0f32; total + self.scratch];
+        let mut arena = vec![0.0f32; total + self.scratch * batch];
         let base = arena.as_mut_ptr();
         // SAFETY: every offset is at most the arena's length.
         let slots: Vec<*mut f32> = offsets.iter().map(|&o| unsafe { base.add(o) }).collect();
@@ -214,7 +219,7 @@ impl Backend for JitBackend {
         if batch > 0 {
             // SAFETY: the slots and scratch have the sizes the code was generated for, at this
             // batch; the inputs were checked above.
-            unsafe { (self.entry)(slots.as_ptr(), data.as_ptr(), batch) };
+            unsafe { (self.entry)(slots.as_ptr(), data.as_ptr(), batch, 0) };
         }
         self.outputs
             .iter()
@@ -230,6 +235,7 @@ impl Backend for JitBackend {
 /// The shims, declared in the module.
 struct Imports {
     conv: FuncId,
+    parallel: FuncId,
     dense: FuncId,
     expf: FuncId,
 }
@@ -239,8 +245,6 @@ struct Env<'a> {
     module: &'a mut JITModule,
     imports: &'a Imports,
     data: &'a mut Data,
-    /// Largest scratch any step needs, in floats.
-    scratch: &'a mut usize,
 }
 
 impl Env<'_> {
@@ -273,12 +277,17 @@ impl Gen {
         shims::register(&mut builder);
         let mut module = JITModule::new(builder);
         let mut sig = module.make_signature();
-        sig.params.extend([AbiParam::new(types::I64); 3]);
+        sig.params.extend([AbiParam::new(types::I64); 4]);
         let mut import = |name| {
             let s = shims::signature(name, module.make_signature());
             module.declare_function(name, Linkage::Import, &s).map_err(err)
         };
-        let imports = Imports { conv: import(shims::CONV)?, dense: import(shims::DENSE)?, expf: import(shims::EXPF)? };
+        let imports = Imports {
+            conv: import(shims::CONV)?,
+            parallel: import(shims::PARALLEL)?,
+            dense: import(shims::DENSE)?,
+            expf: import(shims::EXPF)?,
+        };
         Ok(Gen {
             ctx: module.make_context(),
             module,
@@ -307,10 +316,9 @@ impl Gen {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
-        let &[slots, inputs, batch] = b.block_params(entry) else { unreachable!("three parameters") };
-        let mut fx = Fx { b, slots, inputs, batch };
-        let mut env =
-            Env { module: &mut self.module, imports: &self.imports, data: &mut self.data, scratch: &mut self.scratch };
+        let &[slots, inputs, batch, task] = b.block_params(entry) else { unreachable!("four parameters") };
+        let mut fx = Fx { b, slots, inputs, batch, task };
+        let mut env = Env { module: &mut self.module, imports: &self.imports, data: &mut self.data };
         body(&mut fx, &mut env);
         fx.b.ins().return_(&[]);
         fx.b.seal_all_blocks();
@@ -319,12 +327,52 @@ impl Gen {
         Ok(id)
     }
 
+    /// Generates a conv or dense `step` as emitted code: a task function computing one block of
+    /// output channels, and a step function that pads the input (conv) and runs the tasks on
+    /// the thread pool.
+    fn emitted_layer(&mut self, step: &Step, threads: usize, scratch_slot: usize) -> Result<(), JitError> {
+        let (bias, relu) = match step.op {
+            Op::Conv { bias, relu, .. } | Op::Dense { bias, relu, .. } => (bias, relu),
+            _ => unreachable!("only conv and dense have emitted kernels"),
+        };
+        let out_c = step.shape[0];
+        let d = direct::Direct {
+            w: self.data.table(direct::pack(&step.params[0].data, out_c)),
+            bias: bias.then(|| self.data.table(direct::pack_bias(&step.params[1].data))),
+            relu,
+        };
+        let conv = matches!(step.op, Op::Conv { .. }).then(|| conv_geometry(step));
+        let pads = conv.is_some_and(|g| direct::scratch_len(&g) > 0);
+        if let Some(g) = &conv {
+            self.scratch = self.scratch.max(direct::scratch_len(g));
+        }
+        let n_in = step.in_shapes[0].iter().product();
+        let task = self.define(|fx, _| {
+            let (x, out, scratch) = (fx.slot(step.inputs[0]), fx.slot(step.output), fx.slot(scratch_slot));
+            match &conv {
+                Some(g) => direct::conv(fx, g, &d, x, out, scratch, fx.task),
+                None => direct::dense(fx, n_in, out_c, &d, x, out, fx.task),
+            }
+        })?;
+        self.function(|fx, env| {
+            if let Some(g) = conv.as_ref().filter(|_| pads) {
+                let (x, scratch) = (fx.slot(step.inputs[0]), fx.slot(scratch_slot));
+                direct::pad(fx, g, x, scratch);
+            }
+            let t = env.import(fx, task);
+            let t = fx.b.ins().func_addr(types::I64, t);
+            let f = env.import(fx, env.imports.parallel);
+            let (count, threads) = (fx.int(direct::blocks(out_c)), fx.int(threads));
+            fx.b.ins().call(f, &[t, fx.slots, fx.inputs, fx.batch, count, threads]);
+        })
+    }
+
     /// Generates the driver and links: the code, its entry point, the data it points to, and
     /// the scratch size.
     fn finish(mut self) -> Result<(Code, Entry, Data, usize), JitError> {
         let funcs = std::mem::take(&mut self.funcs);
         let driver = self.define(|fx, env| {
-            let args = [fx.slots, fx.inputs, fx.batch];
+            let args = [fx.slots, fx.inputs, fx.batch, fx.task];
             for &f in &funcs {
                 let r = env.import(fx, f);
                 fx.b.ins().call(r, &args);
@@ -356,8 +404,8 @@ fn load_input(fx: &mut Fx, env: &mut Env, i: usize, input: &crate::plan::PlanInp
     ops::map(fx, c, hw, &[src], dst, &tables, f);
 }
 
-/// Emits `step`, using `kernel` for a conv or dense layer.
-fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, kernel: Option<Kernel>, threads: usize, n_slots: usize) {
+/// Emits `step`; conv and dense layers call the packed kernels.
+fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, threads: usize) {
     let per = |shape: &[usize]| shape.iter().product::<usize>();
     let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
     let (n_in, n_out) = (per(&step.in_shapes[0]), per(&step.shape));
@@ -366,55 +414,25 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, kernel: Option<Kernel>, th
         Op::Conv { bias, relu, .. } => {
             let g = conv_geometry(step);
             let bias = bias.then(|| param(1));
-            match kernel {
-                Some(Kernel::Called) => {
-                    let call = env.data.keep(ConvCall {
-                        conv: PackedConv::new(g, &step.params[0].data),
-                        bias,
-                        relu: *relu,
-                        threads,
-                    });
-                    let p = fx.addr(call);
-                    let f = env.import(fx, env.imports.conv);
-                    fx.b.ins().call(f, &[p, x, out, fx.batch]);
-                }
-                _ => {
-                    let d = direct::Direct {
-                        w: env.data.table(direct::pack(&step.params[0].data, g.out_c)),
-                        bias: bias.map(|b| env.data.table(direct::pack_bias(&b))),
-                        relu: *relu,
-                    };
-                    *env.scratch = (*env.scratch).max(direct::scratch_len(&g));
-                    let scratch = fx.slot(n_slots);
-                    direct::conv(fx, &g, &d, x, out, scratch);
-                }
-            }
+            let call =
+                env.data.keep(ConvCall { conv: PackedConv::new(g, &step.params[0].data), bias, relu: *relu, threads });
+            let p = fx.addr(call);
+            let f = env.import(fx, env.imports.conv);
+            fx.b.ins().call(f, &[p, x, out, fx.batch]);
         }
         Op::Dense { out: out_f, bias, relu, .. } => {
             let bias = bias.then(|| param(1));
-            match kernel {
-                Some(Kernel::Called) => {
-                    let call = env.data.keep(DenseCall {
-                        dense: PackedDense::new(n_in, *out_f, &step.params[0].data),
-                        in_f: n_in,
-                        out_f: *out_f,
-                        bias,
-                        relu: *relu,
-                        threads,
-                    });
-                    let p = fx.addr(call);
-                    let f = env.import(fx, env.imports.dense);
-                    fx.b.ins().call(f, &[p, x, out, fx.batch]);
-                }
-                _ => {
-                    let d = direct::Direct {
-                        w: env.data.table(direct::pack(&step.params[0].data, *out_f)),
-                        bias: bias.map(|b| env.data.table(direct::pack_bias(&b))),
-                        relu: *relu,
-                    };
-                    direct::dense(fx, n_in, *out_f, &d, x, out);
-                }
-            }
+            let call = env.data.keep(DenseCall {
+                dense: PackedDense::new(n_in, *out_f, &step.params[0].data),
+                in_f: n_in,
+                out_f: *out_f,
+                bias,
+                relu: *relu,
+                threads,
+            });
+            let p = fx.addr(call);
+            let f = env.import(fx, env.imports.dense);
+            fx.b.ins().call(f, &[p, x, out, fx.batch]);
         }
         Op::MaxPool { .. } | Op::AvgPool { .. } => {
             ops::pool(fx, &pool_geometry(step), matches!(step.op, Op::MaxPool { .. }), x, out)

@@ -1,7 +1,9 @@
 //! `extern "C"` entry points the generated code imports: the AVX-512 packed convolution and dense
-//! kernels compiled by rustc, and `f32::exp` for softmax. Each kernel call receives a pointer to
+//! kernels compiled by rustc, the thread pool (to run generated task functions), and `f32::exp`
+//! for softmax. Each kernel call receives a pointer to
 //! its prepared layer, which the back end owns for as long as the code exists.
 
+use crate::kernels::pool::parallel_for;
 use crate::kernels::{Epilogue, PackedConv, PackedDense};
 use cranelift_codegen::ir::types::{F32, I64};
 use cranelift_codegen::ir::{AbiParam, Signature};
@@ -61,6 +63,29 @@ unsafe extern "C" fn dense(call: *const DenseCall, x: *const f32, out: *mut f32,
     call.dense.run(batch, x, call.bias.as_deref(), call.relu, out, call.threads);
 }
 
+/// A generated task function: `(slots, inputs, batch, task)`.
+type Task = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usize);
+
+/// Runs `task(slots, inputs, batch, t)` for `t` in `0..count` on `threads` threads.
+///
+/// # Safety
+/// `task` must be a generated function whose tasks write disjoint memory.
+unsafe extern "C" fn parallel(
+    task: Task,
+    slots: *const *mut f32,
+    inputs: *const *const f32,
+    batch: usize,
+    count: usize,
+    threads: usize,
+) {
+    // Addresses as integers so that the closure can be shared between threads.
+    let (slots, inputs) = (slots as usize, inputs as usize);
+    parallel_for(threads, count, &|t| {
+        // SAFETY: guaranteed by the caller; the arena outlives the parallel call.
+        unsafe { task(slots as *const *mut f32, inputs as *const *const f32, batch, t) }
+    });
+}
+
 /// `x.exp()`, exactly as the interpreter computes it.
 extern "C" fn expf(x: f32) -> f32 {
     x.exp()
@@ -70,6 +95,8 @@ extern "C" fn expf(x: f32) -> f32 {
 pub(super) const CONV: &str = "netc_jit_conv";
 /// Symbol of [`dense`].
 pub(super) const DENSE: &str = "netc_jit_dense";
+/// Symbol of [`parallel`].
+pub(super) const PARALLEL: &str = "netc_jit_parallel";
 /// Symbol of [`expf`].
 pub(super) const EXPF: &str = "netc_jit_expf";
 
@@ -77,6 +104,7 @@ pub(super) const EXPF: &str = "netc_jit_expf";
 pub(super) fn register(builder: &mut JITBuilder) {
     builder.symbol(CONV, conv as *const u8);
     builder.symbol(DENSE, dense as *const u8);
+    builder.symbol(PARALLEL, parallel as *const u8);
     builder.symbol(EXPF, expf as *const u8);
 }
 
@@ -86,7 +114,7 @@ pub(super) fn signature(name: &str, mut sig: Signature) -> Signature {
         sig.params.push(AbiParam::new(F32));
         sig.returns.push(AbiParam::new(F32));
     } else {
-        sig.params.extend([AbiParam::new(I64); 4]);
+        sig.params.extend(vec![AbiParam::new(I64); if name == PARALLEL { 6 } else { 4 }]);
     }
     sig
 }
