@@ -2,6 +2,7 @@
 //! reference semantics; the JIT must agree with it.
 
 pub mod interp;
+pub mod jit;
 
 use crate::tensor::Tensor;
 

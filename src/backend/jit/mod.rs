@@ -1,0 +1,493 @@
+//! The Cranelift JIT back end: compiles a [`Plan`] to native code.
+//!
+//! Every shape is known at compile time, so each step becomes one generated function with
+//! constant loop bounds and constant offsets; a generated driver calls them in order. Only the
+//! batch size is a run-time argument (the outermost loop of every step). The arena layout comes
+//! from the plan's static memory plan: slot `s` holds `slot_sizes[s] * batch` floats.
+//!
+//! Convolution and dense layers have two implementations ([`Kernel`]): emitted Cranelift code
+//! (a register-blocked f32x4 direct convolution, see `direct.rs`) or a call to the rustc-compiled
+//! AVX-512 [`PackedConv`] / [`PackedDense`] kernels through an `extern "C"` shim. [`Policy::Auto`]
+//! picks per layer from measurements (see `docs-jit.md`). Everything else is emitted.
+
+mod direct;
+mod fx;
+mod ops;
+mod shims;
+
+use super::Backend;
+use super::interp::{conv_geometry, pool_geometry};
+use crate::ir::Op;
+use crate::kernels::{PackedConv, PackedDense};
+use crate::plan::{Plan, Step};
+use crate::tensor::Tensor;
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::{AbiParam, FuncRef, InstBuilder, Signature, UserFuncName, types};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
+use fx::Fx;
+use ops::{MapFn, Strided};
+use shims::{ConvCall, DenseCall};
+use std::time::Instant;
+
+/// How a convolution or dense layer is implemented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// Emitted Cranelift code: register-blocked f32x4 FMA loops.
+    Emitted,
+    /// A call to the rustc-compiled packed AVX-512 (or AVX2) kernel.
+    Called,
+}
+
+/// Which [`Kernel`] convolution and dense layers get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Per layer, whichever measured faster (see [`Policy::choose`]).
+    Auto,
+    /// The same kernel for every layer.
+    Always(Kernel),
+}
+
+impl Policy {
+    /// The kernel for a conv or dense `step` (`None` for other operations).
+    pub fn choose(self, step: &Step) -> Option<Kernel> {
+        if !matches!(step.op, Op::Conv { .. } | Op::Dense { .. }) {
+            return None;
+        }
+        Some(match self {
+            Policy::Always(k) => k,
+            Policy::Auto => Kernel::Called,
+        })
+    }
+}
+
+/// Why a plan could not be compiled (a Cranelift failure; valid plans always compile).
+#[derive(Debug)]
+pub struct JitError(String);
+
+impl std::fmt::Display for JitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JIT compilation failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for JitError {}
+
+fn err(e: impl std::fmt::Display) -> JitError {
+    JitError(e.to_string())
+}
+
+/// The compiled network's entry point: `(slots, inputs, batch, 0)`, see `fx.rs`.
+type Entry = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usize);
+
+/// Everything the generated code points into: prepared kernel calls and constant tables. The
+/// boxes never move their contents, so the addresses baked into the code stay valid.
+#[derive(Default)]
+struct Data {
+    calls: Vec<Box<dyn std::any::Any + Send + Sync>>,
+    tables: Vec<Box<[f32]>>,
+}
+
+impl Data {
+    /// Keeps `call` alive with the code and returns its address.
+    fn keep<T: std::any::Any + Send + Sync>(&mut self, call: T) -> *const T {
+        let b = Box::new(call);
+        let p: *const T = &*b;
+        self.calls.push(b);
+        p
+    }
+
+    /// Keeps `v` alive with the code and returns its address.
+    fn table(&mut self, v: Vec<f32>) -> *const f32 {
+        self.tables.push(v.into_boxed_slice());
+        self.tables.last().map_or(std::ptr::null(), |t| t.as_ptr())
+    }
+}
+
+/// The JIT module, freed with the back end.
+struct Code(Option<JITModule>);
+
+// SAFETY: after finalization the module's code and data are immutable; the module itself is only
+// touched again by `Drop`.
+unsafe impl Send for Code {}
+// SAFETY: as above: shared access only calls the finalized code.
+unsafe impl Sync for Code {}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        if let Some(module) = self.0.take() {
+            // SAFETY: the back end owning this code is being dropped, so nothing can call it.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// A plan compiled to native code by Cranelift.
+pub struct JitBackend {
+    entry: Entry,
+    /// Per-sample sizes of the network inputs.
+    inputs: Vec<usize>,
+    /// The outputs: slot and per-sample shape.
+    outputs: Vec<(usize, Vec<usize>)>,
+    slot_sizes: Vec<usize>,
+    /// Floats of scratch per sample, after the slots.
+    scratch: usize,
+    kernels: Vec<(String, Kernel)>,
+    compile_ms: f64,
+    // Dropped after `entry` can no longer be called: code first, then the data it points to.
+    _code: Code,
+    _data: Data,
+}
+
+impl JitBackend {
+    /// Compiles `plan`; conv and dense layers use `threads` threads and [`Policy::Auto`].
+    pub fn compile(plan: &Plan, threads: usize) -> Result<JitBackend, JitError> {
+        JitBackend::compile_with(plan, threads, Policy::Auto)
+    }
+
+    /// Compiles `plan` with the conv / dense kernels chosen by `policy`.
+    pub fn compile_with(plan: &Plan, threads: usize, policy: Policy) -> Result<JitBackend, JitError> {
+        let start = Instant::now();
+        let threads = threads.max(1);
+        let mut generator = Gen::new()?;
+        let mut kernels = Vec::new();
+        for (i, input) in plan.inputs.iter().enumerate() {
+            generator.function(|fx, env| load_input(fx, env, i, input))?;
+        }
+        for step in &plan.steps {
+            let kernel = policy.choose(step);
+            if let Some(k) = kernel {
+                kernels.push((step.path.clone(), k));
+            }
+            let scratch = plan.slot_sizes.len();
+            if kernel == Some(Kernel::Emitted) {
+                generator.emitted_layer(step, threads, scratch)?;
+            } else {
+                generator.function(|fx, env| emit_step(fx, env, step, threads))?;
+            }
+        }
+        let (code, entry, data, scratch) = generator.finish()?;
+        Ok(JitBackend {
+            entry,
+            inputs: plan.inputs.iter().map(|i| i.shape.iter().product()).collect(),
+            outputs: plan.outputs.clone(),
+            slot_sizes: plan.slot_sizes.clone(),
+            scratch,
+            kernels,
+            compile_ms: start.elapsed().as_secs_f64() * 1e3,
+            _code: code,
+            _data: data,
+        })
+    }
+
+    /// Milliseconds [`JitBackend::compile`] took, weight packing and code generation included.
+    pub fn compile_ms(&self) -> f64 {
+        self.compile_ms
+    }
+
+    /// The kernel each conv and dense layer got, by layer path, in plan order.
+    pub fn kernels(&self) -> &[(String, Kernel)] {
+        &self.kernels
+    }
+}
+
+impl Backend for JitBackend {
+    fn name(&self) -> &'static str {
+        "jit"
+    }
+
+    fn run(&self, inputs: &[Tensor]) -> Vec<Tensor> {
+        assert_eq!(inputs.len(), self.inputs.len(), "the network has {} inputs", self.inputs.len());
+        let batch = inputs.first().map_or(1, |t| t.shape[0]);
+        for (t, &per) in inputs.iter().zip(&self.inputs) {
+            assert_eq!(t.len(), batch * per, "input of shape {:?} does not match the network", t.shape);
+        }
+        let mut offsets = Vec::with_capacity(self.slot_sizes.len() + 1);
+        let mut total = 0;
+        for s in &self.slot_sizes {
+            offsets.push(total);
+            total += s * batch;
+        }
+        offsets.push(total);
+        let mut arena = vec![0.0f32; total + self.scratch * batch];
+        let base = arena.as_mut_ptr();
+        // SAFETY: every offset is at most the arena's length.
+        let slots: Vec<*mut f32> = offsets.iter().map(|&o| unsafe { base.add(o) }).collect();
+        let data: Vec<*const f32> = inputs.iter().map(|t| t.data.as_ptr()).collect();
+        if batch > 0 {
+            // SAFETY: the slots and scratch have the sizes the code was generated for, at this
+            // batch; the inputs were checked above.
+            unsafe { (self.entry)(slots.as_ptr(), data.as_ptr(), batch, 0) };
+        }
+        self.outputs
+            .iter()
+            .map(|(slot, shape)| {
+                let full: Vec<usize> = std::iter::once(batch).chain(shape.iter().copied()).collect();
+                let n = full.iter().product::<usize>();
+                Tensor::from_vec(&full, arena[offsets[*slot]..][..n].to_vec())
+            })
+            .collect()
+    }
+}
+
+/// The shims, declared in the module.
+struct Imports {
+    conv: FuncId,
+    parallel: FuncId,
+    dense: FuncId,
+    expf: FuncId,
+}
+
+/// What step emission needs besides the function being built.
+struct Env<'a> {
+    module: &'a mut JITModule,
+    imports: &'a Imports,
+    data: &'a mut Data,
+}
+
+impl Env<'_> {
+    /// A reference to the imported function `id` usable in `fx`.
+    fn import(&mut self, fx: &mut Fx, id: FuncId) -> FuncRef {
+        self.module.declare_func_in_func(id, fx.b.func)
+    }
+}
+
+/// The code generator: one module, one function per step, then the driver.
+struct Gen {
+    module: JITModule,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    sig: Signature,
+    imports: Imports,
+    data: Data,
+    funcs: Vec<FuncId>,
+    scratch: usize,
+}
+
+impl Gen {
+    fn new() -> Result<Gen, JitError> {
+        let mut flags = settings::builder();
+        flags.set("opt_level", "speed").map_err(err)?;
+        flags.set("use_colocated_libcalls", "false").map_err(err)?;
+        flags.set("is_pic", "false").map_err(err)?;
+        let isa = cranelift_native::builder().map_err(err)?.finish(settings::Flags::new(flags)).map_err(err)?;
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        shims::register(&mut builder);
+        let mut module = JITModule::new(builder);
+        let mut sig = module.make_signature();
+        sig.params.extend([AbiParam::new(types::I64); 4]);
+        let mut import = |name| {
+            let s = shims::signature(name, module.make_signature());
+            module.declare_function(name, Linkage::Import, &s).map_err(err)
+        };
+        let imports = Imports {
+            conv: import(shims::CONV)?,
+            parallel: import(shims::PARALLEL)?,
+            dense: import(shims::DENSE)?,
+            expf: import(shims::EXPF)?,
+        };
+        Ok(Gen {
+            ctx: module.make_context(),
+            module,
+            fctx: FunctionBuilderContext::new(),
+            sig,
+            imports,
+            data: Data::default(),
+            funcs: Vec::new(),
+            scratch: 0,
+        })
+    }
+
+    /// Generates one function with the common signature; the driver will call it in order.
+    fn function(&mut self, body: impl FnOnce(&mut Fx, &mut Env)) -> Result<(), JitError> {
+        let id = self.define(body)?;
+        self.funcs.push(id);
+        Ok(())
+    }
+
+    fn define(&mut self, body: impl FnOnce(&mut Fx, &mut Env)) -> Result<FuncId, JitError> {
+        let id = self.module.declare_anonymous_function(&self.sig).map_err(err)?;
+        self.module.clear_context(&mut self.ctx);
+        self.ctx.func.signature = self.sig.clone();
+        self.ctx.func.name = UserFuncName::user(0, id.as_u32());
+        let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let &[slots, inputs, batch, task] = b.block_params(entry) else { unreachable!("four parameters") };
+        let mut fx = Fx { b, slots, inputs, batch, task };
+        let mut env = Env { module: &mut self.module, imports: &self.imports, data: &mut self.data };
+        body(&mut fx, &mut env);
+        fx.b.ins().return_(&[]);
+        fx.b.seal_all_blocks();
+        fx.b.finalize(self.module.target_config());
+        self.module.define_function(id, &mut self.ctx).map_err(err)?;
+        Ok(id)
+    }
+
+    /// Generates a conv or dense `step` as emitted code: a task function computing one block of
+    /// output channels, and a step function that pads the input (conv) and runs the tasks on
+    /// the thread pool.
+    fn emitted_layer(&mut self, step: &Step, threads: usize, scratch_slot: usize) -> Result<(), JitError> {
+        let (bias, relu) = match step.op {
+            Op::Conv { bias, relu, .. } | Op::Dense { bias, relu, .. } => (bias, relu),
+            _ => unreachable!("only conv and dense have emitted kernels"),
+        };
+        let out_c = step.shape[0];
+        let d = direct::Direct {
+            w: self.data.table(direct::pack(&step.params[0].data, out_c)),
+            bias: bias.then(|| self.data.table(direct::pack_bias(&step.params[1].data))),
+            relu,
+        };
+        let conv = matches!(step.op, Op::Conv { .. }).then(|| conv_geometry(step));
+        let pads = conv.is_some_and(|g| direct::scratch_len(&g) > 0);
+        if let Some(g) = &conv {
+            self.scratch = self.scratch.max(direct::scratch_len(g));
+        }
+        let n_in = step.in_shapes[0].iter().product();
+        let task = self.define(|fx, _| {
+            let (x, out, scratch) = (fx.slot(step.inputs[0]), fx.slot(step.output), fx.slot(scratch_slot));
+            match &conv {
+                Some(g) => direct::conv(fx, g, &d, x, out, scratch, fx.task),
+                None => direct::dense(fx, n_in, out_c, &d, x, out, fx.task),
+            }
+        })?;
+        self.function(|fx, env| {
+            if let Some(g) = conv.as_ref().filter(|_| pads) {
+                let (x, scratch) = (fx.slot(step.inputs[0]), fx.slot(scratch_slot));
+                direct::pad(fx, g, x, scratch);
+            }
+            let t = env.import(fx, task);
+            let t = fx.b.ins().func_addr(types::I64, t);
+            let f = env.import(fx, env.imports.parallel);
+            let (count, threads) = (fx.int(direct::blocks(out_c)), fx.int(threads));
+            fx.b.ins().call(f, &[t, fx.slots, fx.inputs, fx.batch, count, threads]);
+        })
+    }
+
+    /// Generates the driver and links: the code, its entry point, the data it points to, and
+    /// the scratch size.
+    fn finish(mut self) -> Result<(Code, Entry, Data, usize), JitError> {
+        let funcs = std::mem::take(&mut self.funcs);
+        let driver = self.define(|fx, env| {
+            let args = [fx.slots, fx.inputs, fx.batch, fx.task];
+            for &f in &funcs {
+                let r = env.import(fx, f);
+                fx.b.ins().call(r, &args);
+            }
+        })?;
+        self.module.finalize_definitions().map_err(err)?;
+        let ptr = self.module.get_finalized_function(driver);
+        // SAFETY: the driver was generated with exactly this signature.
+        let entry = unsafe { std::mem::transmute::<*const u8, Entry>(ptr) };
+        Ok((Code(Some(self.module)), entry, self.data, self.scratch))
+    }
+}
+
+/// Copies network input `i` into its slot, normalizing it if declared.
+fn load_input(fx: &mut Fx, env: &mut Env, i: usize, input: &crate::plan::PlanInput) {
+    let per: usize = input.shape.iter().product();
+    let (src, dst) = (fx.input(i), fx.slot(input.slot));
+    let (src, dst) = (Strided::dense(src, per), Strided::dense(dst, per));
+    let Some(nm) = &input.normalize else { return ops::copy(fx, per, src, dst) };
+    let (c, hw) = (input.shape[0], per / input.shape[0].max(1));
+    let scale = nm.scale;
+    let f: MapFn = &|fx, ty, xs, p| {
+        let s = fx.float(ty, scale);
+        let v = fx.b.ins().fmul(xs[0], s);
+        let v = fx.b.ins().fsub(v, p[0]);
+        fx.b.ins().fdiv(v, p[1])
+    };
+    let tables = [env.data.table(nm.mean.clone()), env.data.table(nm.std.clone())];
+    ops::map(fx, c, hw, &[src], dst, &tables, f);
+}
+
+/// Emits `step`; conv and dense layers call the packed kernels.
+fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, threads: usize) {
+    let per = |shape: &[usize]| shape.iter().product::<usize>();
+    let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
+    let (n_in, n_out) = (per(&step.in_shapes[0]), per(&step.shape));
+    let param = |i: usize| step.params[i].data.clone();
+    match &step.op {
+        Op::Conv { bias, relu, .. } => {
+            let g = conv_geometry(step);
+            let bias = bias.then(|| param(1));
+            let call =
+                env.data.keep(ConvCall { conv: PackedConv::new(g, &step.params[0].data), bias, relu: *relu, threads });
+            let p = fx.addr(call);
+            let f = env.import(fx, env.imports.conv);
+            fx.b.ins().call(f, &[p, x, out, fx.batch]);
+        }
+        Op::Dense { out: out_f, bias, relu, .. } => {
+            let bias = bias.then(|| param(1));
+            let call = env.data.keep(DenseCall {
+                dense: PackedDense::new(n_in, *out_f, &step.params[0].data),
+                in_f: n_in,
+                out_f: *out_f,
+                bias,
+                relu: *relu,
+                threads,
+            });
+            let p = fx.addr(call);
+            let f = env.import(fx, env.imports.dense);
+            fx.b.ins().call(f, &[p, x, out, fx.batch]);
+        }
+        Op::MaxPool { .. } | Op::AvgPool { .. } => {
+            ops::pool(fx, &pool_geometry(step), matches!(step.op, Op::MaxPool { .. }), x, out)
+        }
+        Op::GlobalAvgPool | Op::GlobalMaxPool => {
+            let s = &step.in_shapes[0];
+            ops::global_pool(fx, s[0], s[1] * s[2], step.op == Op::GlobalMaxPool, x, out)
+        }
+        Op::Relu => {
+            ops::map(fx, 1, n_in, &[Strided::dense(x, n_in)], Strided::dense(out, n_out), &[], &|fx, ty, xs, _| {
+                ops::relu(fx, ty, xs[0])
+            })
+        }
+        Op::Identity | Op::Flatten => ops::copy(fx, n_in, Strided::dense(x, n_in), Strided::dense(out, n_out)),
+        Op::BatchNorm { eps } => {
+            let s = &step.in_shapes[0];
+            let (c, hw) = (s[0], n_in / s[0].max(1));
+            let [g, b, m, v] = [0, 1, 2, 3].map(|i| &step.params[i].data);
+            let scale: Vec<f32> = (0..c).map(|ch| g[ch] / (v[ch] + eps).sqrt()).collect();
+            let tables = [env.data.table(m.clone()), env.data.table(scale), env.data.table(b.clone())];
+            let f: MapFn = &|fx, _, xs, p| {
+                let d = fx.b.ins().fsub(xs[0], p[0]);
+                let d = fx.b.ins().fmul(d, p[1]);
+                fx.b.ins().fadd(d, p[2])
+            };
+            ops::map(fx, c, hw, &[Strided::dense(x, n_in)], Strided::dense(out, n_out), &tables, f);
+        }
+        Op::Add { relu } => {
+            let mut srcs = vec![Strided::dense(x, n_in)];
+            for &s in &step.inputs[1..] {
+                let p = fx.slot(s);
+                srcs.push(Strided::dense(p, n_in));
+            }
+            let relu = *relu;
+            ops::map(fx, 1, n_in, &srcs, Strided::dense(out, n_out), &[], &|fx, ty, xs, _| {
+                let mut acc = xs[0];
+                for &y in &xs[1..] {
+                    acc = fx.b.ins().fadd(acc, y);
+                }
+                if relu { ops::relu(fx, ty, acc) } else { acc }
+            });
+        }
+        Op::Concat => {
+            let mut offset = 0;
+            for (i, shape) in step.in_shapes.iter().enumerate() {
+                let n = per(shape);
+                let src = fx.slot(step.inputs[i]);
+                ops::copy(fx, n, Strided::dense(src, n), Strided { base: out, per_sample: n_out, offset });
+                offset += n;
+            }
+        }
+        Op::Softmax => {
+            let f = env.import(fx, env.imports.expf);
+            ops::softmax(fx, n_out, x, out, f);
+        }
+        Op::Input { .. } => unreachable!("inputs are loaded, not executed"),
+    }
+}

@@ -1,0 +1,120 @@
+//! `extern "C"` entry points the generated code imports: the AVX-512 packed convolution and dense
+//! kernels compiled by rustc, the thread pool (to run generated task functions), and `f32::exp`
+//! for softmax. Each kernel call receives a pointer to
+//! its prepared layer, which the back end owns for as long as the code exists.
+
+use crate::kernels::pool::parallel_for;
+use crate::kernels::{Epilogue, PackedConv, PackedDense};
+use cranelift_codegen::ir::types::{F32, I64};
+use cranelift_codegen::ir::{AbiParam, Signature};
+use cranelift_jit::JITBuilder;
+
+/// A convolution prepared for [`conv`].
+pub(super) struct ConvCall {
+    pub conv: PackedConv,
+    pub bias: Option<Vec<f32>>,
+    pub relu: bool,
+    pub threads: usize,
+}
+
+/// A dense layer prepared for [`dense`].
+pub(super) struct DenseCall {
+    pub dense: PackedDense,
+    pub in_f: usize,
+    pub out_f: usize,
+    pub bias: Option<Vec<f32>>,
+    pub relu: bool,
+    pub threads: usize,
+}
+
+/// Runs `call` on `batch` samples from `x` into `out`.
+///
+/// # Safety
+/// `call` must point to a live [`ConvCall`], `x` and `out` to `batch` samples of its input and output.
+unsafe extern "C" fn conv(call: *const ConvCall, x: *const f32, out: *mut f32, batch: usize) {
+    // SAFETY: guaranteed by the caller (the generated code passes arena slots of the right sizes).
+    let (call, x, out) = unsafe {
+        let call = &*call;
+        let g = call.conv.geometry();
+        (
+            call,
+            std::slice::from_raw_parts(x, batch * g.in_len()),
+            std::slice::from_raw_parts_mut(out, batch * g.out_len()),
+        )
+    };
+    let ep = Epilogue { bias: call.bias.as_deref(), residual: None, relu: call.relu };
+    call.conv.run(batch, x, &ep, out, call.threads);
+}
+
+/// Runs `call` on `batch` samples from `x` into `out`.
+///
+/// # Safety
+/// As for [`conv`], with a live [`DenseCall`].
+unsafe extern "C" fn dense(call: *const DenseCall, x: *const f32, out: *mut f32, batch: usize) {
+    // SAFETY: guaranteed by the caller.
+    let (call, x, out) = unsafe {
+        let call = &*call;
+        (
+            call,
+            std::slice::from_raw_parts(x, batch * call.in_f),
+            std::slice::from_raw_parts_mut(out, batch * call.out_f),
+        )
+    };
+    call.dense.run(batch, x, call.bias.as_deref(), call.relu, out, call.threads);
+}
+
+/// A generated task function: `(slots, inputs, batch, task)`.
+type Task = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usize);
+
+/// Runs `task(slots, inputs, batch, t)` for `t` in `0..count` on `threads` threads.
+///
+/// # Safety
+/// `task` must be a generated function whose tasks write disjoint memory.
+unsafe extern "C" fn parallel(
+    task: Task,
+    slots: *const *mut f32,
+    inputs: *const *const f32,
+    batch: usize,
+    count: usize,
+    threads: usize,
+) {
+    // Addresses as integers so that the closure can be shared between threads.
+    let (slots, inputs) = (slots as usize, inputs as usize);
+    parallel_for(threads, count, &|t| {
+        // SAFETY: guaranteed by the caller; the arena outlives the parallel call.
+        unsafe { task(slots as *const *mut f32, inputs as *const *const f32, batch, t) }
+    });
+}
+
+/// `x.exp()`, exactly as the interpreter computes it.
+extern "C" fn expf(x: f32) -> f32 {
+    x.exp()
+}
+
+/// Symbol of [`conv`].
+pub(super) const CONV: &str = "netc_jit_conv";
+/// Symbol of [`dense`].
+pub(super) const DENSE: &str = "netc_jit_dense";
+/// Symbol of [`parallel`].
+pub(super) const PARALLEL: &str = "netc_jit_parallel";
+/// Symbol of [`expf`].
+pub(super) const EXPF: &str = "netc_jit_expf";
+
+/// Makes the shims visible to the JIT linker.
+pub(super) fn register(builder: &mut JITBuilder) {
+    builder.symbol(CONV, conv as *const u8);
+    builder.symbol(DENSE, dense as *const u8);
+    builder.symbol(PARALLEL, parallel as *const u8);
+    builder.symbol(EXPF, expf as *const u8);
+}
+
+/// The Cranelift signature of shim `name` under calling convention `sig` (a fresh signature).
+pub(super) fn signature(name: &str, mut sig: Signature) -> Signature {
+    if name == EXPF {
+        sig.params.push(AbiParam::new(F32));
+        sig.returns.push(AbiParam::new(F32));
+    } else {
+        sig.params.extend(vec![AbiParam::new(I64); if name == PARALLEL { 6 } else { 4 }]);
+    }
+    sig
+}
