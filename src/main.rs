@@ -42,6 +42,9 @@ struct Cli {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum BackendKind {
+    /// Cranelift-compiled native code (the default: the fastest).
+    Jit,
+    /// The reference interpreter.
     Interp,
 }
 
@@ -50,6 +53,7 @@ impl BackendKind {
     fn build(self, plan: Plan, threads: usize) -> (Box<dyn Backend>, f64) {
         let t = std::time::Instant::now();
         let b: Box<dyn Backend> = match self {
+            BackendKind::Jit => netc::backend::fastest(plan, threads),
             BackendKind::Interp => Box::new(Interpreter::new(plan, threads)),
         };
         (b, t.elapsed().as_secs_f64() * 1e3)
@@ -146,6 +150,9 @@ struct RunArgs {
     /// Print the optimized IR and the memory plan before running.
     #[arg(long)]
     dump_ir: bool,
+    /// The back end.
+    #[arg(long, value_enum, default_value = "jit")]
+    backend: BackendKind,
 }
 
 fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
@@ -294,7 +301,7 @@ fn run_network(a: &RunArgs) -> ExitCode {
         out!("{}", plan.describe(&graph));
     }
     let threads = a.threads.unwrap_or_else(default_threads);
-    let backend = Interpreter::new(plan, threads);
+    let (backend, _) = a.backend.build(plan, threads);
     let started = std::time::Instant::now();
     let outputs = backend.run(&[input]);
     eprintln!(

@@ -13,7 +13,14 @@ pub trait Backend: Send + Sync {
     fn run(&self, inputs: &[Tensor]) -> Vec<Tensor>;
 }
 
-/// The fastest back end for `plan` on this machine (see the book's performance chapter).
+/// The fastest back end for `plan` on this machine: the JIT (see the book's performance
+/// chapter), or the interpreter if Cranelift cannot compile the plan for this host.
 pub fn fastest(plan: crate::plan::Plan, threads: usize) -> Box<dyn Backend> {
-    Box::new(interp::Interpreter::new(plan, threads))
+    match jit::JitBackend::compile(&plan, threads) {
+        Ok(j) => Box::new(j),
+        Err(e) => {
+            eprintln!("warning: {e}; falling back to the interpreter");
+            Box::new(interp::Interpreter::new(plan, threads))
+        }
+    }
 }
