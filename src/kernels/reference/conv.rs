@@ -8,15 +8,18 @@ use crate::kernels::{Conv2d, Epilogue};
 /// the sample's zero-padded copy once per task and share it among these channels.
 const OC_BLOCK: usize = 16;
 
-/// `out[i] += w * x[i * stride]` over `out`.
-fn axpy(out: &mut [f32], w: f32, x: &[f32], stride: usize) {
+/// `out[i] += w * x[i * stride]` over `out`. Sums are kept in f64 so that the reference is
+/// accurate to float32 rounding of the exact result, whatever the summation order of other
+/// back ends (a deep network otherwise accumulates f32 rounding differences of ~1e-5).
+fn axpy(out: &mut [f64], w: f32, x: &[f32], stride: usize) {
+    let w = w as f64;
     if stride == 1 {
         for (o, &x) in out.iter_mut().zip(x) {
-            *o += w * x;
+            *o += w * x as f64;
         }
     } else {
         for (o, &x) in out.iter_mut().zip(x.iter().step_by(stride)) {
-            *o += w * x;
+            *o += w * x as f64;
         }
     }
 }
@@ -76,7 +79,7 @@ fn conv_stride1(g: &Conv2d, x: &[f32], w: &[f32], ocs: std::ops::Range<usize>, p
             padded[at..at + g.in_w].copy_from_slice(row);
         }
     }
-    let mut wide = vec![0.0; oh * wp];
+    let mut wide = vec![0.0f64; oh * wp];
     for (oc, plane) in ocs.zip(planes.chunks_exact_mut(oh * ow)) {
         wide.fill(0.0);
         for ic in 0..g.in_c {
@@ -88,7 +91,9 @@ fn conv_stride1(g: &Conv2d, x: &[f32], w: &[f32], ocs: std::ops::Range<usize>, p
             }
         }
         for (dst, src) in plane.chunks_exact_mut(ow).zip(wide.chunks_exact(wp)) {
-            dst.copy_from_slice(&src[..ow]);
+            for (d, &s) in dst.iter_mut().zip(&src[..ow]) {
+                *d = s as f32;
+            }
         }
     }
 }
@@ -97,8 +102,9 @@ fn conv_stride1(g: &Conv2d, x: &[f32], w: &[f32], ocs: std::ops::Range<usize>, p
 /// clipped to the pixels whose window lies inside the (unpadded) input.
 fn conv_strided(g: &Conv2d, x: &[f32], w: &[f32], ocs: std::ops::Range<usize>, planes: &mut [f32]) {
     let (oh, ow) = (g.out_h(), g.out_w());
+    let mut acc = vec![0.0f64; oh * ow];
     for (oc, plane) in ocs.zip(planes.chunks_exact_mut(oh * ow)) {
-        plane.fill(0.0);
+        acc.fill(0.0);
         for ic in 0..g.in_c {
             let xc = &x[ic * g.in_h * g.in_w..][..g.in_h * g.in_w];
             for ky in 0..g.kh {
@@ -113,10 +119,13 @@ fn conv_strided(g: &Conv2d, x: &[f32], w: &[f32], ocs: std::ops::Range<usize>, p
                         let iy = oy * g.stride_h + ky - g.pad_h;
                         let ix0 = ox_lo * g.stride_w + kx - g.pad_w;
                         let xrow = &xc[iy * g.in_w + ix0..(iy + 1) * g.in_w];
-                        axpy(&mut plane[oy * ow + ox_lo..oy * ow + ox_hi], wv, xrow, g.stride_w);
+                        axpy(&mut acc[oy * ow + ox_lo..oy * ow + ox_hi], wv, xrow, g.stride_w);
                     }
                 }
             }
+        }
+        for (d, &s) in plane.iter_mut().zip(&acc) {
+            *d = s as f32;
         }
     }
 }

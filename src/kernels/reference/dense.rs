@@ -23,8 +23,9 @@ pub fn dense(
         let xs = &x[n * in_f..][..in_f];
         for o in 0..out_f {
             let row = &w[o * in_f..][..in_f];
-            let dot: f32 = row.iter().zip(xs).map(|(w, x)| w * x).sum();
-            let v = dot + bias.map_or(0.0, |b| b[o]);
+            // Summed in f64, like the reference convolution.
+            let dot: f64 = row.iter().zip(xs).map(|(&w, &x)| w as f64 * x as f64).sum();
+            let v = (dot + bias.map_or(0.0, |b| b[o] as f64)) as f32;
             out[n * out_f + o] = if relu { v.max(0.0) } else { v };
         }
     }
