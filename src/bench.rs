@@ -74,3 +74,39 @@ pub fn bench(
         runs: times.len(),
     }
 }
+
+/// One row of a per-layer profile.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerTime {
+    pub path: String,
+    pub op: String,
+    pub flops: u64,
+    pub ms: f64,
+}
+
+/// Per-layer times of the back end `build` makes, from the medians of successive plan prefixes
+/// (layer i's time is prefix i+1's minus prefix i's, floored at zero). `flops` are per sample.
+pub fn profile(
+    plan: &crate::plan::Plan,
+    flops: &[u64],
+    inputs: &[Tensor],
+    build: &dyn Fn(crate::plan::Plan) -> Box<dyn Backend>,
+    budget: Budget,
+) -> Vec<LayerTime> {
+    let median = |n: usize| {
+        let b = build(plan.prefix(n));
+        bench(b.as_ref(), inputs, 0, 0.0, 1, 0.0, budget).latency_ms_median
+    };
+    let mut previous = median(0);
+    plan.steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let t = median(i + 1);
+            let row =
+                LayerTime { path: step.path.clone(), op: step.op.name(), flops: flops[i], ms: (t - previous).max(0.0) };
+            previous = t;
+            row
+        })
+        .collect()
+}

@@ -103,6 +103,9 @@ enum Command {
         /// Minimum seconds of timed runs per back end.
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
+        /// Also print where the time goes, layer by layer, for the first back end.
+        #[arg(long)]
+        profile: bool,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
@@ -180,8 +183,8 @@ fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { file, input_shape, format, opt } => check(&file, input_shape, format, opt),
         Command::Run(args) => run_network(&args),
-        Command::Bench { file, batch, threads, backend, input_shape, seconds, format } => {
-            bench(&file, batch, threads, backend, input_shape, seconds, format)
+        Command::Bench { file, batch, threads, backend, input_shape, seconds, profile, format } => {
+            bench(&file, batch, threads, backend, input_shape, seconds, profile, format)
         }
         Command::Explain { code } => explain(code.as_deref()),
     }
@@ -371,6 +374,7 @@ fn bench(
     backends: Vec<BackendKind>,
     input_shape: Option<Vec<usize>>,
     seconds: f64,
+    profile: bool,
     format: Format,
 ) -> ExitCode {
     let c = match load(file, input_shape) {
@@ -383,7 +387,7 @@ fn bench(
     }
     let threads = threads.unwrap_or_else(default_threads);
     let flops = layer_table(&c.graph).total_flops;
-    let (_, plan) = match run::prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights") {
+    let (optimized, plan) = match run::prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights") {
         Ok(p) => p,
         Err(d) => {
             eprint!("{}", diag::render_human(&c.sources, &[*d], false));
@@ -410,9 +414,20 @@ fn bench(
             netc::bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget)
         })
         .collect();
+    let layers = if profile {
+        let table = layer_table(&optimized);
+        // The table has a row per node, inputs included; the plan a step per non-input node.
+        let flops: Vec<u64> = table.rows.iter().filter(|r| r.op != "input").map(|r| r.flops).collect();
+        let kind = kinds[0];
+        let short = netc::bench::Budget { min_time: budget.min_time / 4, ..budget };
+        netc::bench::profile(&plan, &flops, &inputs, &|p| kind.build(p, threads).0, short)
+    } else {
+        Vec::new()
+    };
     match format {
         Format::Json => {
             let out = serde_json::json!({
+                "profile": layers,
                 "file": file.display().to_string(),
                 "batch": batch,
                 "threads": threads,
@@ -449,6 +464,23 @@ fn bench(
                     r.gflops,
                     r.peak_share * 100.0
                 );
+            }
+            if !layers.is_empty() {
+                let total: f64 = layers.iter().map(|l| l.ms).sum();
+                outln!("\nper-layer profile ({} back end, batch {batch}):", results[0].backend);
+                outln!("{:<24} {:<15} {:>9} {:>10} {:>9} {:>6}", "layer", "op", "MFLOPs", "ms", "GFLOP/s", "share");
+                for l in &layers {
+                    let gflops = if l.ms > 0.0 { l.flops as f64 * batch as f64 / (l.ms * 1e-3) / 1e9 } else { 0.0 };
+                    outln!(
+                        "{:<24} {:<15} {:>9.1} {:>10.3} {:>9.1} {:>5.1}%",
+                        l.path,
+                        l.op,
+                        l.flops as f64 / 1e6,
+                        l.ms,
+                        gflops,
+                        100.0 * l.ms / total.max(f64::MIN_POSITIVE)
+                    );
+                }
             }
         }
     }

@@ -142,6 +142,18 @@ impl Plan {
         plan
     }
 
+    /// The plan cut after its first `n` steps, whose output is the `n`-th step's result: timing
+    /// successive prefixes gives a per-layer profile of any back end.
+    pub fn prefix(&self, n: usize) -> Plan {
+        let mut p = self.clone();
+        p.steps.truncate(n);
+        p.outputs = match p.steps.last() {
+            Some(s) => vec![(s.output, s.shape.clone())],
+            None => p.inputs.iter().map(|i| (i.slot, i.shape.clone())).collect(),
+        };
+        p
+    }
+
     /// The optimized graph's layer table followed by the memory plan (`netc run --dump-ir`).
     pub fn describe(&self, graph: &Graph) -> String {
         let mib = |b: usize| b as f64 / (1 << 20) as f64;
