@@ -86,34 +86,37 @@ enum Command {
     /// Run a network on an input batch (`.npy`), with trained weights or generated ones.
     Run(RunArgs),
     /// Time a network: compile time, latency, throughput and GFLOP/s per back end.
-    Bench {
-        /// The `.net` file.
-        file: PathBuf,
-        #[arg(long, default_value_t = 1)]
-        batch: usize,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Back ends to time (default: all).
-        #[arg(long, value_enum)]
-        backend: Vec<BackendKind>,
-        /// Override the input's declared shape, e.g. `3x64x64`.
-        #[arg(long, value_parser = parse_shape)]
-        input_shape: Option<Vec<usize>>,
-        /// Minimum seconds of timed runs per back end.
-        #[arg(long, default_value_t = 2.0)]
-        seconds: f64,
-        /// Also print where the time goes, layer by layer, for the first back end.
-        #[arg(long)]
-        profile: bool,
-        #[arg(long, value_enum, default_value = "human")]
-        format: Format,
-    },
+    Bench(BenchArgs),
     /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
     Explain {
         /// The code; without one, list them all.
         code: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// The `.net` file.
+    file: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Back ends to time (default: all).
+    #[arg(long, value_enum)]
+    backend: Vec<BackendKind>,
+    /// Override the input's declared shape, e.g. `3x64x64`.
+    #[arg(long, value_parser = parse_shape)]
+    input_shape: Option<Vec<usize>>,
+    /// Minimum seconds of timed runs per back end.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Also print where the time goes, layer by layer, for the first back end.
+    #[arg(long)]
+    profile: bool,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
 }
 
 #[derive(clap::Args)]
@@ -183,9 +186,7 @@ fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { file, input_shape, format, opt } => check(&file, input_shape, format, opt),
         Command::Run(args) => run_network(&args),
-        Command::Bench { file, batch, threads, backend, input_shape, seconds, profile, format } => {
-            bench(&file, batch, threads, backend, input_shape, seconds, profile, format)
-        }
+        Command::Bench(args) => bench(&args),
         Command::Explain { code } => explain(code.as_deref()),
     }
 }
@@ -367,17 +368,9 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn bench(
-    file: &Path,
-    batch: usize,
-    threads: Option<usize>,
-    backends: Vec<BackendKind>,
-    input_shape: Option<Vec<usize>>,
-    seconds: f64,
-    profile: bool,
-    format: Format,
-) -> ExitCode {
-    let c = match load(file, input_shape) {
+fn bench(a: &BenchArgs) -> ExitCode {
+    let (file, batch, format) = (a.file.as_path(), a.batch, a.format);
+    let c = match load(file, a.input_shape.clone()) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -385,7 +378,7 @@ fn bench(
         print_diagnostics(&c);
         return ExitCode::from(1);
     }
-    let threads = threads.unwrap_or_else(default_threads);
+    let threads = a.threads.unwrap_or_else(default_threads);
     let flops = layer_table(&c.graph).total_flops;
     let (optimized, plan) = match run::prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights") {
         Ok(p) => p,
@@ -405,8 +398,8 @@ fn bench(
         .collect();
     let peak = netc::kernels::machine_peak_gflops(threads);
     let budget =
-        netc::bench::Budget { min_time: std::time::Duration::from_secs_f64(seconds.max(0.0)), ..Default::default() };
-    let kinds = if backends.is_empty() { BackendKind::value_variants().to_vec() } else { backends };
+        netc::bench::Budget { min_time: std::time::Duration::from_secs_f64(a.seconds.max(0.0)), ..Default::default() };
+    let kinds = if a.backend.is_empty() { BackendKind::value_variants().to_vec() } else { a.backend.clone() };
     let results: Vec<BenchResult> = kinds
         .iter()
         .map(|k| {
@@ -414,7 +407,7 @@ fn bench(
             netc::bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget)
         })
         .collect();
-    let layers = if profile {
+    let layers = if a.profile {
         let table = layer_table(&optimized);
         // The table has a row per node, inputs included; the plan a step per non-input node.
         let flops: Vec<u64> = table.rows.iter().filter(|r| r.op != "input").map(|r| r.flops).collect();
