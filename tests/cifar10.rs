@@ -13,27 +13,36 @@ use std::path::{Path, PathBuf};
 
 const DIR: &str = "examples/cifar10";
 
-/// The example compiled for the fastest back end, with its trained weights.
-fn network() -> (netc::compile::Compilation, Box<dyn Backend>) {
+/// The example with its trained weights, compiled and planned.
+fn compiled() -> (netc::compile::Compilation, netc::plan::Plan) {
     let c = compile_file(&Path::new(DIR).join("resvgg.net"), &LowerOptions::default()).unwrap();
     assert!(!c.has_errors());
     let weights = Weights::new(read_tensors(Path::new(DIR).join("resvgg.safetensors")).unwrap().tensors);
     let (_, plan) = prepare(&c.graph, weights, "resvgg.safetensors").unwrap();
-    let backend = netc::backend::fastest(plan, 2);
-    (c, backend)
+    (c, plan)
+}
+
+/// The example on the fastest back end.
+fn network() -> (netc::compile::Compilation, Box<dyn Backend>) {
+    let (c, plan) = compiled();
+    (c, netc::backend::fastest(plan, 2))
 }
 
 #[test]
 fn logits_on_committed_images_match_pytorch() {
-    let (c, backend) = network();
+    let (c, plan) = compiled();
     let images = read_npy(Path::new(DIR).join("images.npy")).unwrap();
     let input = input_batch(&c.graph, &images, "images.npy").unwrap();
-    let logits = backend.run(&[input]).remove(0);
     let torch = read_npy(Path::new(DIR).join("torch_logits.npy")).unwrap().into_f32_tensor();
-    assert_eq!(logits.shape, torch.shape);
     let scale = torch.data.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let diff = logits.data.iter().zip(&torch.data).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    assert!(diff <= 1e-4 * scale, "max |netc - torch| = {diff}, max |torch| = {scale}");
+    let backends: [Box<dyn Backend>; 2] =
+        [netc::backend::fastest(plan.clone(), 2), Box::new(netc::backend::interp::Interpreter::new(plan, 2))];
+    for backend in backends {
+        let logits = backend.run(std::slice::from_ref(&input)).remove(0);
+        assert_eq!(logits.shape, torch.shape);
+        let diff = logits.data.iter().zip(&torch.data).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(diff <= 1e-4 * scale, "{}: max |netc - torch| = {diff}, max |torch| = {scale}", backend.name());
+    }
 }
 
 fn data_dir() -> PathBuf {
