@@ -263,3 +263,22 @@ pub(super) fn dense(fx: &mut Fx, in_f: usize, out_f: usize, d: &Direct, x: Value
         });
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{WIDTH, pack, pack_bias};
+
+    #[test]
+    fn pack_interleaves_channels_and_pads_the_last_block() {
+        let (out_c, inner) = (WIDTH + 1, 2);
+        let w: Vec<f32> = (0..out_c * inner).map(|i| i as f32).collect();
+        let a = pack(&w, out_c);
+        assert_eq!(a.len(), 2 * inner * WIDTH);
+        // Block 0, inner index 1, channel 3 is w[3][1].
+        assert_eq!(a[WIDTH + 3], w[3 * inner + 1]);
+        // Block 1 holds channel WIDTH in lane 0 and zeros elsewhere.
+        assert_eq!(a[inner * WIDTH], w[WIDTH * inner]);
+        assert!(a[inner * WIDTH + 1..(inner + 1) * WIDTH].iter().all(|&v| v == 0.0));
+        assert_eq!(pack_bias(&[1.0; 5]).len(), WIDTH);
+    }
+}

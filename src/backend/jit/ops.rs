@@ -245,3 +245,19 @@ pub(super) fn softmax(fx: &mut Fx, n: usize, x: Value, out: Value, expf: FuncRef
         });
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::regions;
+
+    #[test]
+    fn regions_split_border_from_interior() {
+        // 3-wide window, stride 2, pad 1 over 9 inputs: 5 outputs; output 0 reads input -1 and
+        // output 4 reads input 9, so only 1..4 are unchecked.
+        assert_eq!(regions(5, 9, 3, 2, 1), [(0, 1, true), (1, 4, false), (4, 5, true)]);
+        // No padding: everything is interior.
+        assert_eq!(regions(4, 8, 2, 2, 0), [(0, 4, false)]);
+        // A window larger than the unpadded input: every position needs checks.
+        assert_eq!(regions(2, 2, 3, 1, 1), [(0, 2, true)]);
+    }
+}
