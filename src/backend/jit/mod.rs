@@ -30,6 +30,7 @@ use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use fx::Fx;
 use ops::{MapFn, Strided};
 use shims::{ConvCall, DenseCall};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// How a convolution or dense layer is implemented.
@@ -155,6 +156,8 @@ pub struct JitBackend {
     scratch: usize,
     kernels: Vec<(String, Kernel)>,
     compile_ms: f64,
+    /// The arena of the last run, reused by the next one (fresh pages cost a page fault each).
+    arena: Mutex<Vec<f32>>,
     // Dropped after `entry` can no longer be called: code first, then the data it points to.
     _code: Code,
     _data: Data,
@@ -224,6 +227,7 @@ impl JitBackend {
             scratch,
             kernels,
             compile_ms: start.elapsed().as_secs_f64() * 1e3,
+            arena: Mutex::new(Vec::new()),
             _code: code,
             _data: data,
         })
@@ -258,7 +262,11 @@ impl Backend for JitBackend {
             total += s * batch;
         }
         offsets.push(total);
-        let mut arena = vec![0.0f32; total + self.scratch * batch];
+        // Every step writes its whole output before anything reads it, so stale contents are fine.
+        let mut cached = self.arena.try_lock().ok();
+        let mut fresh = Vec::new();
+        let arena: &mut Vec<f32> = cached.as_deref_mut().unwrap_or(&mut fresh);
+        arena.resize(total + self.scratch * batch, 0.0);
         let base = arena.as_mut_ptr();
         // SAFETY: every offset is at most the arena's length.
         let slots: Vec<*mut f32> = offsets.iter().map(|&o| unsafe { base.add(o) }).collect();
