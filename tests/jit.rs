@@ -131,6 +131,8 @@ fn hand_written_cases() {
     let cases = [
         // Every pooling geometry with padding, odd sizes and both pool kinds.
         "input x: 3x9x7\noutput x -> maxpool(3, stride = 2, pad = 1) -> avgpool(3, stride = 1, pad = 1) -> avgpool(2)",
+        // Wide rows: the interior is computed four outputs at a time (strides 1 and 2).
+        "input x: 2x21x30\noutput x -> maxpool(2) -> avgpool(3, stride = 1, pad = 1) -> maxpool(3, stride = 2) -> avgpool(2, stride = 1)",
         // Normalized input, batchnorm that is not folded (it follows a pool), softmax.
         "input x: 2x6x6 normalize(scale = 0.00392, mean = [0.5, 0.4], std = [0.2, 0.3])\n\
          output x -> conv(5, 3) -> maxpool(2) -> batchnorm -> relu -> flatten -> dense(7) -> softmax",
