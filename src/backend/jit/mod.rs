@@ -58,9 +58,14 @@ pub enum Policy {
 /// `docs-jit.md`.
 pub const EMIT_BELOW_MACS: usize = 40_000;
 
-/// Emitted layers with fewer multiply-adds per sample than this run on one thread: waking a
-/// worker costs more than it saves.
+/// Conv and dense layers with fewer multiply-adds per sample than this run on one thread: waking
+/// a worker costs more than it saves (measured with `benches/jit.rs`).
 const PARALLEL_MACS: usize = 1 << 21;
+
+/// The threads a conv or dense `step` uses out of `threads`.
+fn layer_threads(step: &Step, threads: usize) -> usize {
+    if macs(step) < PARALLEL_MACS { 1 } else { threads }
+}
 
 /// Multiply-adds per sample of a conv or dense step.
 fn macs(step: &Step) -> usize {
@@ -382,8 +387,8 @@ impl Gen {
         Ok(id)
     }
 
-    /// Generates a conv or dense `step` as emitted code: a task function computing one block of
-    /// output channels, and a step function that pads the input (conv) and runs the tasks on
+    /// Generates a conv or dense `step` as emitted code: a task function computing one output
+    /// row (conv) or block of output channels (dense), and a step function that pads the input (conv) and runs the tasks on
     /// the thread pool.
     fn emitted_layer(&mut self, step: &Step, threads: usize, scratch_slot: usize) -> Result<(), JitError> {
         let (bias, relu) = match step.op {
@@ -417,8 +422,9 @@ impl Gen {
             let t = env.import(fx, task);
             let t = fx.b.ins().func_addr(types::I64, t);
             let f = env.import(fx, env.imports.parallel);
-            let threads = if macs(step) < PARALLEL_MACS { 1 } else { threads };
-            let (count, threads) = (fx.int(direct::blocks(out_c)), fx.int(threads));
+            let threads = layer_threads(step, threads);
+            let tasks = conv.map_or(direct::blocks(out_c), |g| g.out_h());
+            let (count, threads) = (fx.int(tasks), fx.int(threads));
             fx.b.ins().call(f, &[t, fx.slots, fx.inputs, fx.batch, count, threads]);
         })
     }
@@ -471,8 +477,8 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, 
         Op::Conv { bias, relu, .. } => {
             let g = conv_geometry(step);
             let bias = bias.then(|| param(1));
-            let call =
-                env.data.keep(ConvCall { conv: PackedConv::new(g, &step.params[0].data), bias, relu: *relu, threads });
+            let conv = PackedConv::new(g, &step.params[0].data);
+            let call = env.data.keep(ConvCall { conv, bias, relu: *relu, threads: layer_threads(step, threads) });
             let p = fx.addr(call);
             let f = env.import(fx, env.imports.conv);
             fx.b.ins().call(f, &[p, x, out, fx.batch]);
@@ -485,7 +491,7 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, 
                 out_f: *out_f,
                 bias,
                 relu: *relu,
-                threads,
+                threads: layer_threads(step, threads),
             });
             let p = fx.addr(call);
             let f = env.import(fx, env.imports.dense);
