@@ -18,11 +18,11 @@ use cranelift_codegen::ir::types::{F32, F32X4};
 use cranelift_codegen::ir::{InstBuilder, Value, condcodes::IntCC};
 
 /// f32x4 vectors of output channels per block.
-pub(super) const OC_VECS: usize = 3;
+pub(super) const OC_VECS: usize = 2;
 /// Output channels per block.
 pub(super) const WIDTH: usize = OC_VECS * 4;
 /// Output pixels per block.
-pub(super) const PIXELS: usize = 4;
+pub(super) const PIXELS: usize = 6;
 
 /// Packs the rows of `w` (`[out_c, inner]`, inner = `in_c * kh * kw` or `in_f`) as
 /// `[block][inner][WIDTH]`, padding the last block with zero channels.
