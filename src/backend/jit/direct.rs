@@ -8,8 +8,8 @@
 //! accumulator. Padding is materialized once per sample into a zero-bordered scratch copy of the
 //! input, so the inner loops have no bounds tests; the stride is folded into the input offsets.
 //! Bias and ReLU are applied as the block is stored. A dense layer is the same kernel with one
-//! pixel (the sample) and the input features as channels. Each block of output channels is one
-//! task (a generated function of its index) that the thread pool runs in parallel.
+//! pixel (the sample) and the input features as channels. The thread pool runs a generated task
+//! function per output row (convolution) or per block of output channels (dense).
 
 use super::fx::{Count, Fx};
 use super::ops::relu;
@@ -18,11 +18,11 @@ use cranelift_codegen::ir::types::{F32, F32X4};
 use cranelift_codegen::ir::{InstBuilder, Value, condcodes::IntCC};
 
 /// f32x4 vectors of output channels per block.
-pub(super) const OC_VECS: usize = 3;
+pub(super) const OC_VECS: usize = 2;
 /// Output channels per block.
 pub(super) const WIDTH: usize = OC_VECS * 4;
 /// Output pixels per block.
-pub(super) const PIXELS: usize = 4;
+pub(super) const PIXELS: usize = 6;
 
 /// Packs the rows of `w` (`[out_c, inner]`, inner = `in_c * kh * kw` or `in_f`) as
 /// `[block][inner][WIDTH]`, padding the last block with zero channels.
@@ -129,7 +129,7 @@ pub(super) fn scratch_len(g: &Conv2d) -> usize {
     if g.pad_h == 0 && g.pad_w == 0 { 0 } else { g.in_c * (g.in_h + 2 * g.pad_h) * (g.in_w + 2 * g.pad_w) }
 }
 
-/// Output-channel blocks of a layer with `out_c` channels: the parallel tasks.
+/// Output-channel blocks of a dense layer with `out_c` outputs: its parallel tasks.
 pub(super) fn blocks(out_c: usize) -> usize {
     out_c.div_ceil(WIDTH)
 }
@@ -154,9 +154,10 @@ fn for_block(fx: &mut Fx, out_c: usize, blk: Value, body: impl Fn(&mut Fx, usize
     fx.b.switch_to_block(merge);
 }
 
-/// Emits block `blk` (a task) of the convolution `g` for every sample of `x` into `out`, reading
-/// the padded samples from `scratch` if [`pad`] filled it.
-pub(super) fn conv(fx: &mut Fx, g: &Conv2d, d: &Direct, x: Value, out: Value, scratch: Value, blk: Value) {
+/// Emits output row `oy` (a task) of the convolution `g`, all channel blocks, for every sample of
+/// `x` into `out`, reading the padded samples from `scratch` if [`pad`] filled it. Rows as tasks
+/// keep the few input rows a task reads in cache while every block of weights sweeps over them.
+pub(super) fn conv(fx: &mut Fx, g: &Conv2d, d: &Direct, x: Value, out: Value, scratch: Value, oy: Value) {
     let (oh, ow) = (g.out_h(), g.out_w());
     let plane = oh * ow;
     let (hp, wp) = (g.in_h + 2 * g.pad_h, g.in_w + 2 * g.pad_w);
@@ -164,40 +165,46 @@ pub(super) fn conv(fx: &mut Fx, g: &Conv2d, d: &Direct, x: Value, out: Value, sc
     let r = Reduction { red: g.in_c, c_stride: hp * wp, taps: &taps, pix_stride: g.stride_w };
     let src = if scratch_len(g) == 0 { (x, g.in_len()) } else { (scratch, scratch_len(g)) };
     let (w, bias) = (fx.addr(d.w), d.bias.map(|b| fx.addr(b)));
-    let wb = fx.index(w, blk, g.in_c * taps.len() * WIDTH * 4);
-    let bb = bias.map(|b| fx.index(b, blk, WIDTH * 4));
     fx.per_sample(&[src, (out, g.out_len())], |fx, ptrs| {
-        let ob = fx.index(ptrs[1], blk, WIDTH * plane * 4);
-        for_block(fx, g.out_c, blk, |fx, vecs, lanes| {
-            fx.for_each(Count::Const(oh), |fx, oy| {
-                let xrow = fx.index(ptrs[0], oy, g.stride_h * wp * 4);
-                let orow = fx.index(ob, oy, ow * 4);
-                let pixels = |fx: &mut Fx, xp: Value, op: Value, n: usize| {
-                    let mut acc = zeros(fx, n, vecs);
-                    accumulate(fx, &r, xp, wb, &mut acc);
-                    finish(fx, &mut acc, bb, d.relu);
-                    for (p, row) in acc.iter().enumerate() {
-                        for (v, &a) in row.iter().enumerate() {
-                            for l in 0..4.min(lanes - v * 4) {
-                                let e = fx.b.ins().extractlane(a, l as u8);
-                                fx.store(e, op, (v * 4 + l) * plane + p);
-                            }
+        let xrow = fx.index(ptrs[0], oy, g.stride_h * wp * 4);
+        let orow = fx.index(ptrs[1], oy, ow * 4);
+        // Block `blk` of output channels: `lanes` channels in `vecs` vectors.
+        let block = |fx: &mut Fx, blk: Value, vecs: usize, lanes: usize| {
+            let wb = fx.index(w, blk, g.in_c * taps.len() * WIDTH * 4);
+            let bb = bias.map(|b| fx.index(b, blk, WIDTH * 4));
+            let orow = fx.index(orow, blk, WIDTH * plane * 4);
+            let pixels = |fx: &mut Fx, xp: Value, op: Value, n: usize| {
+                let mut acc = zeros(fx, n, vecs);
+                accumulate(fx, &r, xp, wb, &mut acc);
+                finish(fx, &mut acc, bb, d.relu);
+                for (p, row) in acc.iter().enumerate() {
+                    for (v, &a) in row.iter().enumerate() {
+                        for l in 0..4.min(lanes - v * 4) {
+                            let e = fx.b.ins().extractlane(a, l as u8);
+                            fx.store(e, op, (v * 4 + l) * plane + p);
                         }
                     }
-                };
-                fx.for_each(Count::Const(ow / PIXELS), |fx, j| {
-                    let xp = fx.index(xrow, j, PIXELS * g.stride_w * 4);
-                    let op = fx.index(orow, j, PIXELS * 4);
-                    pixels(fx, xp, op, PIXELS);
-                });
-                if ow % PIXELS > 0 {
-                    let done = ow / PIXELS * PIXELS;
-                    let xp = fx.offset(xrow, done * g.stride_w * 4);
-                    let op = fx.offset(orow, done * 4);
-                    pixels(fx, xp, op, ow % PIXELS);
                 }
+            };
+            fx.for_each(Count::Const(ow / PIXELS), |fx, j| {
+                let xp = fx.index(xrow, j, PIXELS * g.stride_w * 4);
+                let op = fx.index(orow, j, PIXELS * 4);
+                pixels(fx, xp, op, PIXELS);
             });
-        });
+            if ow % PIXELS > 0 {
+                let done = ow / PIXELS * PIXELS;
+                let xp = fx.offset(xrow, done * g.stride_w * 4);
+                let op = fx.offset(orow, done * 4);
+                pixels(fx, xp, op, ow % PIXELS);
+            }
+        };
+        let full = g.out_c / WIDTH;
+        fx.for_each(Count::Const(full), |fx, blk| block(fx, blk, OC_VECS, WIDTH));
+        let rest = g.out_c % WIDTH;
+        if rest > 0 {
+            let blk = fx.int(full);
+            block(fx, blk, rest.div_ceil(4), rest);
+        }
     });
 }
 
@@ -262,4 +269,23 @@ pub(super) fn dense(fx: &mut Fx, in_f: usize, out_f: usize, d: &Direct, x: Value
             }
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WIDTH, pack, pack_bias};
+
+    #[test]
+    fn pack_interleaves_channels_and_pads_the_last_block() {
+        let (out_c, inner) = (WIDTH + 1, 2);
+        let w: Vec<f32> = (0..out_c * inner).map(|i| i as f32).collect();
+        let a = pack(&w, out_c);
+        assert_eq!(a.len(), 2 * inner * WIDTH);
+        // Block 0, inner index 1, channel 3 is w[3][1].
+        assert_eq!(a[WIDTH + 3], w[3 * inner + 1]);
+        // Block 1 holds channel WIDTH in lane 0 and zeros elsewhere.
+        assert_eq!(a[inner * WIDTH], w[WIDTH * inner]);
+        assert!(a[inner * WIDTH + 1..(inner + 1) * WIDTH].iter().all(|&v| v == 0.0));
+        assert_eq!(pack_bias(&[1.0; 5]).len(), WIDTH);
+    }
 }

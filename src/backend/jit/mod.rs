@@ -30,6 +30,7 @@ use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use fx::Fx;
 use ops::{MapFn, Strided};
 use shims::{ConvCall, DenseCall};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// How a convolution or dense layer is implemented.
@@ -44,21 +45,45 @@ pub enum Kernel {
 /// Which [`Kernel`] convolution and dense layers get.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
-    /// Per layer, whichever measured faster (see [`Policy::choose`]).
+    /// Per layer, whichever measured faster: emitted code for convolutions under
+    /// [`EMIT_BELOW_MACS`] multiply-adds per sample, the called kernels otherwise.
     Auto,
     /// The same kernel for every layer.
     Always(Kernel),
 }
 
+/// Convolutions with fewer multiply-adds per sample than this get the emitted kernel under
+/// [`Policy::Auto`]: below it the called kernel's fixed costs (packing im2col panels, the
+/// thread-pool round trip) outweigh its 4x wider vectors. Measured with `benches/jit.rs`; see
+/// `docs-jit.md`.
+pub const EMIT_BELOW_MACS: usize = 40_000;
+
+/// Conv and dense layers with fewer multiply-adds per sample than this run on one thread: waking
+/// a worker costs more than it saves (measured with `benches/jit.rs`).
+const PARALLEL_MACS: usize = 1 << 21;
+
+/// The threads a conv or dense `step` uses out of `threads`.
+fn layer_threads(step: &Step, threads: usize) -> usize {
+    if macs(step) < PARALLEL_MACS { 1 } else { threads }
+}
+
+/// Multiply-adds per sample of a conv or dense step.
+fn macs(step: &Step) -> usize {
+    let out: usize = step.shape.iter().product();
+    match step.op {
+        Op::Conv { kernel, .. } => out * step.in_shapes[0][0] * kernel * kernel,
+        _ => out * step.in_shapes[0].iter().product::<usize>(),
+    }
+}
+
 impl Policy {
     /// The kernel for a conv or dense `step` (`None` for other operations).
     pub fn choose(self, step: &Step) -> Option<Kernel> {
-        if !matches!(step.op, Op::Conv { .. } | Op::Dense { .. }) {
-            return None;
-        }
-        Some(match self {
-            Policy::Always(k) => k,
-            Policy::Auto => Kernel::Called,
+        Some(match (self, &step.op) {
+            (_, op) if !matches!(op, Op::Conv { .. } | Op::Dense { .. }) => return None,
+            (Policy::Always(k), _) => k,
+            (Policy::Auto, Op::Conv { .. }) if macs(step) < EMIT_BELOW_MACS => Kernel::Emitted,
+            (Policy::Auto, _) => Kernel::Called,
         })
     }
 }
@@ -136,6 +161,8 @@ pub struct JitBackend {
     scratch: usize,
     kernels: Vec<(String, Kernel)>,
     compile_ms: f64,
+    /// The arena of the last run, reused by the next one (fresh pages cost a page fault each).
+    arena: Mutex<Vec<f32>>,
     // Dropped after `entry` can no longer be called: code first, then the data it points to.
     _code: Code,
     _data: Data,
@@ -149,14 +176,42 @@ impl JitBackend {
 
     /// Compiles `plan` with the conv / dense kernels chosen by `policy`.
     pub fn compile_with(plan: &Plan, threads: usize, policy: Policy) -> Result<JitBackend, JitError> {
+        JitBackend::build(plan, threads, policy, Instant::now(), Vec::new())
+    }
+
+    /// Like [`JitBackend::compile_with`], consuming the plan: weights the code keeps as they are
+    /// (those of called dense layers) are moved instead of copied, which saves most of the compile
+    /// time of a network with a large classifier (vgg16: ~500 MB of dense weights).
+    pub fn compile_owned(mut plan: Plan, threads: usize, policy: Policy) -> Result<JitBackend, JitError> {
         let start = Instant::now();
+        let owned = plan
+            .steps
+            .iter_mut()
+            .map(|s| {
+                let called = matches!(s.op, Op::Dense { .. }) && policy.choose(s) == Some(Kernel::Called);
+                called.then(|| std::mem::take(&mut s.params[0].data))
+            })
+            .collect();
+        JitBackend::build(&plan, threads, policy, start, owned)
+    }
+
+    /// Compiles `plan`; `owned[i]`, when present, is the weight of step `i`, already moved out of
+    /// the plan.
+    fn build(
+        plan: &Plan,
+        threads: usize,
+        policy: Policy,
+        start: Instant,
+        mut owned: Vec<Option<Vec<f32>>>,
+    ) -> Result<JitBackend, JitError> {
+        owned.resize(plan.steps.len(), None);
         let threads = threads.max(1);
         let mut generator = Gen::new()?;
         let mut kernels = Vec::new();
         for (i, input) in plan.inputs.iter().enumerate() {
             generator.function(|fx, env| load_input(fx, env, i, input))?;
         }
-        for step in &plan.steps {
+        for (step, weight) in plan.steps.iter().zip(owned) {
             let kernel = policy.choose(step);
             if let Some(k) = kernel {
                 kernels.push((step.path.clone(), k));
@@ -165,7 +220,7 @@ impl JitBackend {
             if kernel == Some(Kernel::Emitted) {
                 generator.emitted_layer(step, threads, scratch)?;
             } else {
-                generator.function(|fx, env| emit_step(fx, env, step, threads))?;
+                generator.function(|fx, env| emit_step(fx, env, step, weight, threads))?;
             }
         }
         let (code, entry, data, scratch) = generator.finish()?;
@@ -177,6 +232,7 @@ impl JitBackend {
             scratch,
             kernels,
             compile_ms: start.elapsed().as_secs_f64() * 1e3,
+            arena: Mutex::new(Vec::new()),
             _code: code,
             _data: data,
         })
@@ -211,7 +267,11 @@ impl Backend for JitBackend {
             total += s * batch;
         }
         offsets.push(total);
-        let mut arena = vec![0.0f32; total + self.scratch * batch];
+        // Every step writes its whole output before anything reads it, so stale contents are fine.
+        let mut cached = self.arena.try_lock().ok();
+        let mut fresh = Vec::new();
+        let arena: &mut Vec<f32> = cached.as_deref_mut().unwrap_or(&mut fresh);
+        arena.resize(total + self.scratch * batch, 0.0);
         let base = arena.as_mut_ptr();
         // SAFETY: every offset is at most the arena's length.
         let slots: Vec<*mut f32> = offsets.iter().map(|&o| unsafe { base.add(o) }).collect();
@@ -327,8 +387,8 @@ impl Gen {
         Ok(id)
     }
 
-    /// Generates a conv or dense `step` as emitted code: a task function computing one block of
-    /// output channels, and a step function that pads the input (conv) and runs the tasks on
+    /// Generates a conv or dense `step` as emitted code: a task function computing one output
+    /// row (conv) or block of output channels (dense), and a step function that pads the input (conv) and runs the tasks on
     /// the thread pool.
     fn emitted_layer(&mut self, step: &Step, threads: usize, scratch_slot: usize) -> Result<(), JitError> {
         let (bias, relu) = match step.op {
@@ -362,7 +422,9 @@ impl Gen {
             let t = env.import(fx, task);
             let t = fx.b.ins().func_addr(types::I64, t);
             let f = env.import(fx, env.imports.parallel);
-            let (count, threads) = (fx.int(direct::blocks(out_c)), fx.int(threads));
+            let threads = layer_threads(step, threads);
+            let tasks = conv.map_or(direct::blocks(out_c), |g| g.out_h());
+            let (count, threads) = (fx.int(tasks), fx.int(threads));
             fx.b.ins().call(f, &[t, fx.slots, fx.inputs, fx.batch, count, threads]);
         })
     }
@@ -404,8 +466,9 @@ fn load_input(fx: &mut Fx, env: &mut Env, i: usize, input: &crate::plan::PlanInp
     ops::map(fx, c, hw, &[src], dst, &tables, f);
 }
 
-/// Emits `step`; conv and dense layers call the packed kernels.
-fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, threads: usize) {
+/// Emits `step`; conv and dense layers call the packed kernels (a dense layer's weight is
+/// `weight` if given, else copied from the step).
+fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, threads: usize) {
     let per = |shape: &[usize]| shape.iter().product::<usize>();
     let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
     let (n_in, n_out) = (per(&step.in_shapes[0]), per(&step.shape));
@@ -414,8 +477,8 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, threads: usize) {
         Op::Conv { bias, relu, .. } => {
             let g = conv_geometry(step);
             let bias = bias.then(|| param(1));
-            let call =
-                env.data.keep(ConvCall { conv: PackedConv::new(g, &step.params[0].data), bias, relu: *relu, threads });
+            let conv = PackedConv::new(g, &step.params[0].data);
+            let call = env.data.keep(ConvCall { conv, bias, relu: *relu, threads: layer_threads(step, threads) });
             let p = fx.addr(call);
             let f = env.import(fx, env.imports.conv);
             fx.b.ins().call(f, &[p, x, out, fx.batch]);
@@ -423,12 +486,12 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, threads: usize) {
         Op::Dense { out: out_f, bias, relu, .. } => {
             let bias = bias.then(|| param(1));
             let call = env.data.keep(DenseCall {
-                dense: PackedDense::new(n_in, *out_f, &step.params[0].data),
+                dense: PackedDense::from_vec(n_in, *out_f, weight.unwrap_or_else(|| param(0))),
                 in_f: n_in,
                 out_f: *out_f,
                 bias,
                 relu: *relu,
-                threads,
+                threads: layer_threads(step, threads),
             });
             let p = fx.addr(call);
             let f = env.import(fx, env.imports.dense);

@@ -5,8 +5,10 @@
 
 use super::fx::{Count, Fx};
 use crate::kernels::Pool2d;
-use cranelift_codegen::ir::types::{F32, F32X4, F64};
-use cranelift_codegen::ir::{FuncRef, InstBuilder, Type, Value, condcodes::IntCC};
+use cranelift_codegen::ir::types::{F32, F32X4, F64, I8X16};
+use cranelift_codegen::ir::{
+    ConstantData, Endianness, FuncRef, InstBuilder, MemFlagsData, Type, Value, condcodes::IntCC,
+};
 
 /// One operand of an element-wise loop: sample `b` starts `per_sample * b + offset` floats
 /// after `base`.
@@ -114,10 +116,123 @@ fn coord(
     (fx.b.ins().select(valid, c, zero), Some(valid))
 }
 
+/// One pooling layer being emitted.
+struct Pool<'a> {
+    p: &'a Pool2d,
+    max: bool,
+}
+
+impl Pool<'_> {
+    fn init(&self) -> f32 {
+        if self.max { f32::NEG_INFINITY } else { 0.0 }
+    }
+
+    /// Folds `v` into `acc` (max or sum).
+    fn fold(&self, fx: &mut Fx, acc: Value, v: Value) -> Value {
+        if self.max { fx.b.ins().fmax(acc, v) } else { fx.b.ins().fadd(acc, v) }
+    }
+
+    /// The window's result from its fold: average pooling divides by the window size.
+    fn finish(&self, fx: &mut Fx, ty: Type, acc: Value) -> Value {
+        if self.max {
+            return acc;
+        }
+        let scale = fx.float(ty, 1.0 / (self.p.kh * self.p.kw) as f32);
+        fx.b.ins().fmul(acc, scale)
+    }
+
+    /// Outputs `x0..x1` of row `oy`, one at a time; `ychk` / `xchk` say whether the window may
+    /// leave the input vertically / horizontally.
+    fn scalar(
+        &self,
+        fx: &mut Fx,
+        (xp, orow, oy): (Value, Value, Value),
+        (x0, x1): (usize, usize),
+        ychk: bool,
+        xchk: bool,
+    ) {
+        let p = self.p;
+        fx.for_each(Count::Const(x1 - x0), |fx, j| {
+            let ox = fx.b.ins().iadd_imm_s(j, x0 as i64);
+            let mut acc = fx.float(F32, self.init());
+            for ky in 0..p.kh {
+                let (iy, vy) = coord(fx, oy, p.stride_h, ky, p.pad_h, p.in_h, ychk);
+                let row = fx.index(xp, iy, p.in_w * 4);
+                for kx in 0..p.kw {
+                    let (ix, vx) = coord(fx, ox, p.stride_w, kx, p.pad_w, p.in_w, xchk);
+                    let a = fx.index(row, ix, 4);
+                    let mut v = fx.load(F32, a, 0);
+                    let valid = match (vy, vx) {
+                        (Some(a), Some(b)) => Some(fx.b.ins().band(a, b)),
+                        (a, b) => a.or(b),
+                    };
+                    if let Some(valid) = valid {
+                        let pad = fx.float(F32, self.init());
+                        v = fx.b.ins().select(valid, v, pad);
+                    }
+                    acc = self.fold(fx, acc, v);
+                }
+            }
+            let acc = self.finish(fx, F32, acc);
+            let a = fx.index(orow, ox, 4);
+            fx.store(acc, a, 0);
+        });
+    }
+
+    /// Interior outputs of row `oy` from `x0`, four at a time (stride 1 or 2) while the vector
+    /// loads stay inside the row; returns where it stopped.
+    fn vector(&self, fx: &mut Fx, (xp, orow, oy): (Value, Value, Value), (x0, x1): (usize, usize)) -> usize {
+        let p = self.p;
+        let s = p.stride_w;
+        if s > 2 {
+            return x0;
+        }
+        // The last float read for outputs ox..ox+4 is (ox + 3) s + kw - 1 - pad + (s - 1).
+        let fits = |ox: usize| (ox + 3) * s + p.kw + s - 2 < p.in_w + p.pad_w;
+        let blocks = (0..(x1 - x0) / 4).take_while(|b| fits(x0 + 4 * b)).count();
+        fx.for_each(Count::Const(blocks), |fx, j| {
+            let ox = fx.b.ins().imul_imm_s(j, 4);
+            let ox = fx.b.ins().iadd_imm_s(ox, x0 as i64);
+            let mut acc = fx.float(F32X4, self.init());
+            for ky in 0..p.kh {
+                let (iy, _) = coord(fx, oy, p.stride_h, ky, p.pad_h, p.in_h, false);
+                let row = fx.index(xp, iy, p.in_w * 4);
+                for kx in 0..p.kw {
+                    let (ix, _) = coord(fx, ox, s, kx, p.pad_w, p.in_w, false);
+                    let a = fx.index(row, ix, 4);
+                    let v = if s == 1 {
+                        fx.load(F32X4, a, 0)
+                    } else {
+                        let (lo, hi) = (fx.load(F32X4, a, 0), fx.load(F32X4, a, 4));
+                        even_lanes(fx, lo, hi)
+                    };
+                    acc = self.fold(fx, acc, v);
+                }
+            }
+            let acc = self.finish(fx, F32X4, acc);
+            let a = fx.index(orow, ox, 4);
+            fx.store(acc, a, 0);
+        });
+        x0 + 4 * blocks
+    }
+}
+
+/// Lanes 0 and 2 of `lo`, then 0 and 2 of `hi` (one `shufps`).
+fn even_lanes(fx: &mut Fx, lo: Value, hi: Value) -> Value {
+    let le = MemFlagsData::new().with_endianness(Endianness::Little);
+    let (a, b) = (fx.b.ins().bitcast(I8X16, le, lo), fx.b.ins().bitcast(I8X16, le, hi));
+    let mask: Vec<u8> = [0u8, 2, 4, 6].iter().flat_map(|&lane| (0..4).map(move |byte| lane * 4 + byte)).collect();
+    let mask = fx.b.func.dfg.immediates.push(ConstantData::from(mask));
+    let v = fx.b.ins().shuffle(a, b, mask);
+    fx.b.ins().bitcast(F32X4, le, v)
+}
+
 /// Max or average pooling (average counts padding, like the reference) of `batch * c` planes.
+/// Each axis is split into border regions, whose taps are bounds-checked, and an interior region,
+/// computed four outputs at a time.
 pub(super) fn pool(fx: &mut Fx, p: &Pool2d, max: bool, x: Value, out: Value) {
     let (oh, ow) = (p.out_h(), p.out_w());
-    let init = if max { f32::NEG_INFINITY } else { 0.0 };
+    let pool = Pool { p, max };
     let rows = regions(oh, p.in_h, p.kh, p.stride_h, p.pad_h);
     let cols = regions(ow, p.in_w, p.kw, p.stride_w, p.pad_w);
     let planes = fx.b.ins().imul_imm_s(fx.batch, p.c as i64);
@@ -127,36 +242,10 @@ pub(super) fn pool(fx: &mut Fx, p: &Pool2d, max: bool, x: Value, out: Value) {
         for &(y0, y1, ychk) in &rows {
             fx.for_each(Count::Const(y1 - y0), |fx, i| {
                 let oy = fx.b.ins().iadd_imm_s(i, y0 as i64);
-                let orow = fx.index(op, oy, ow * 4);
+                let at = (xp, fx.index(op, oy, ow * 4), oy);
                 for &(x0, x1, xchk) in &cols {
-                    fx.for_each(Count::Const(x1 - x0), |fx, j| {
-                        let ox = fx.b.ins().iadd_imm_s(j, x0 as i64);
-                        let mut acc = fx.float(F32, init);
-                        for ky in 0..p.kh {
-                            let (iy, vy) = coord(fx, oy, p.stride_h, ky, p.pad_h, p.in_h, ychk);
-                            let row = fx.index(xp, iy, p.in_w * 4);
-                            for kx in 0..p.kw {
-                                let (ix, vx) = coord(fx, ox, p.stride_w, kx, p.pad_w, p.in_w, xchk);
-                                let a = fx.index(row, ix, 4);
-                                let mut v = fx.load(F32, a, 0);
-                                let valid = match (vy, vx) {
-                                    (Some(a), Some(b)) => Some(fx.b.ins().band(a, b)),
-                                    (a, b) => a.or(b),
-                                };
-                                if let Some(valid) = valid {
-                                    let pad = fx.float(F32, init);
-                                    v = fx.b.ins().select(valid, v, pad);
-                                }
-                                acc = if max { fx.b.ins().fmax(acc, v) } else { fx.b.ins().fadd(acc, v) };
-                            }
-                        }
-                        if !max {
-                            let scale = fx.float(F32, 1.0 / (p.kh * p.kw) as f32);
-                            acc = fx.b.ins().fmul(acc, scale);
-                        }
-                        let a = fx.index(orow, ox, 4);
-                        fx.store(acc, a, 0);
-                    });
+                    let x0 = if ychk || xchk { x0 } else { pool.vector(fx, at, (x0, x1)) };
+                    pool.scalar(fx, at, (x0, x1), ychk, xchk);
                 }
             });
         }
@@ -244,4 +333,20 @@ pub(super) fn softmax(fx: &mut Fx, n: usize, x: Value, out: Value, expf: FuncRef
             fx.store(q, o, 0);
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::regions;
+
+    #[test]
+    fn regions_split_border_from_interior() {
+        // 3-wide window, stride 2, pad 1 over 9 inputs: 5 outputs; output 0 reads input -1 and
+        // output 4 reads input 9, so only 1..4 are unchecked.
+        assert_eq!(regions(5, 9, 3, 2, 1), [(0, 1, true), (1, 4, false), (4, 5, true)]);
+        // No padding: everything is interior.
+        assert_eq!(regions(4, 8, 2, 2, 0), [(0, 4, false)]);
+        // A window larger than the unpadded input: every position needs checks.
+        assert_eq!(regions(2, 2, 3, 1, 1), [(0, 2, true)]);
+    }
 }

@@ -61,6 +61,13 @@ impl PackedDense {
         PackedDense { in_f, out_f, isa, w: weight.to_vec() }
     }
 
+    /// Like [`PackedDense::new`], but takes ownership of `weight` instead of copying it: a VGG
+    /// classifier's weights are hundreds of megabytes, and copying them dominates JIT compile time.
+    pub fn from_vec(in_f: usize, out_f: usize, weight: Vec<f32>) -> PackedDense {
+        assert_eq!(weight.len(), in_f * out_f, "dense weight length");
+        PackedDense { in_f, out_f, isa: Isa::detect(), w: weight }
+    }
+
     /// `out[b][o] = act(bias[o] + sum_i w[o][i] x[b][i])` for `batch` samples on `threads` threads;
     /// `act` is ReLU when `relu` is set.
     pub fn run(&self, batch: usize, x: &[f32], bias: Option<&[f32]>, relu: bool, out: &mut [f32], threads: usize) {
