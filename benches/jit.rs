@@ -6,7 +6,7 @@
 //! * compile time of vgg16 (224x224, weight packing included);
 //! * end to end: JIT vs interpreter on resvgg9 (batch 1 and 8) and vgg16 (batch 1).
 //!
-//! Run with `cargo bench --bench jit -- --nocapture`. Timings are the best of several runs.
+//! Run with `cargo bench --bench jit`. Timings are the best of several runs.
 
 use netc::backend::Backend;
 use netc::backend::interp::Interpreter;
@@ -105,8 +105,7 @@ fn dense(n_in: usize, n_out: usize) -> (String, String, f64) {
     )
 }
 
-#[test]
-fn jit_tables() {
+fn main() {
     let convs = [
         conv(3, 32, 64, 3, 1),
         conv(64, 32, 128, 3, 1),

@@ -50,13 +50,13 @@ enum BackendKind {
 
 impl BackendKind {
     /// Builds the back end for `plan`, returning it and its compile time in milliseconds.
-    fn build(self, plan: Plan, threads: usize) -> (Box<dyn Backend>, f64) {
+    fn build(self, plan: Plan, threads: usize) -> Result<(Box<dyn Backend>, f64), String> {
         let t = std::time::Instant::now();
         let b: Box<dyn Backend> = match self {
-            BackendKind::Jit => netc::backend::fastest(plan, threads),
+            BackendKind::Jit => netc::backend::fastest(plan, threads).map_err(|e| format!("the JIT failed: {e}"))?,
             BackendKind::Interp => Box::new(Interpreter::new(plan, threads)),
         };
-        (b, t.elapsed().as_secs_f64() * 1e3)
+        Ok((b, t.elapsed().as_secs_f64() * 1e3))
     }
 }
 
@@ -305,7 +305,13 @@ fn run_network(a: &RunArgs) -> ExitCode {
         out!("{}", plan.describe(&graph));
     }
     let threads = a.threads.unwrap_or_else(default_threads);
-    let (backend, _) = a.backend.build(plan, threads);
+    let backend = match a.backend.build(plan, threads) {
+        Ok((b, _)) => b,
+        Err(e) => {
+            eprintln!("error: {e}; `--backend interp` runs without it");
+            return ExitCode::from(2);
+        }
+    };
     let started = std::time::Instant::now();
     let outputs = backend.run(&[input]);
     eprintln!(
@@ -400,20 +406,31 @@ fn bench(a: &BenchArgs) -> ExitCode {
     let budget =
         netc::bench::Budget { min_time: std::time::Duration::from_secs_f64(a.seconds.max(0.0)), ..Default::default() };
     let kinds = if a.backend.is_empty() { BackendKind::value_variants().to_vec() } else { a.backend.clone() };
-    let results: Vec<BenchResult> = kinds
-        .iter()
-        .map(|k| {
-            let (b, compile_ms) = k.build(plan.clone(), threads);
-            netc::bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget)
-        })
-        .collect();
+    let mut results: Vec<BenchResult> = Vec::new();
+    for k in &kinds {
+        match k.build(plan.clone(), threads) {
+            Ok((b, compile_ms)) => {
+                results.push(netc::bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let layers = if a.profile {
         let table = layer_table(&optimized);
         // The table has a row per node, inputs included; the plan a step per non-input node.
         let flops: Vec<u64> = table.rows.iter().filter(|r| r.op != "input").map(|r| r.flops).collect();
         let kind = kinds[0];
         let short = netc::bench::Budget { min_time: budget.min_time / 4, ..budget };
-        netc::bench::profile(&plan, &flops, &inputs, &|p| kind.build(p, threads).0, short)
+        netc::bench::profile(
+            &plan,
+            &flops,
+            &inputs,
+            &|p| kind.build(p, threads).expect("the back end built the whole plan, so it builds its prefixes").0,
+            short,
+        )
     } else {
         Vec::new()
     };

@@ -25,7 +25,7 @@ fn compiled() -> (netc::compile::Compilation, netc::plan::Plan) {
 /// The example on the fastest back end.
 fn network() -> (netc::compile::Compilation, Box<dyn Backend>) {
     let (c, plan) = compiled();
-    (c, netc::backend::fastest(plan, 2))
+    (c, netc::backend::fastest(plan, 2).unwrap())
 }
 
 #[test]
@@ -36,7 +36,7 @@ fn logits_on_committed_images_match_pytorch() {
     let torch = read_npy(Path::new(DIR).join("torch_logits.npy")).unwrap().into_f32_tensor();
     let scale = torch.data.iter().fold(0f32, |m, v| m.max(v.abs()));
     let backends: [Box<dyn Backend>; 2] =
-        [netc::backend::fastest(plan.clone(), 2), Box::new(netc::backend::interp::Interpreter::new(plan, 2))];
+        [netc::backend::fastest(plan.clone(), 2).unwrap(), Box::new(netc::backend::interp::Interpreter::new(plan, 2))];
     for backend in backends {
         let logits = backend.run(std::slice::from_ref(&input)).remove(0);
         assert_eq!(logits.shape, torch.shape);

@@ -13,14 +13,8 @@ pub trait Backend: Send + Sync {
     fn run(&self, inputs: &[Tensor]) -> Vec<Tensor>;
 }
 
-/// The fastest back end for `plan` on this machine: the JIT (see the book's performance
-/// chapter), or the interpreter if Cranelift cannot compile the plan for this host.
-pub fn fastest(plan: crate::plan::Plan, threads: usize) -> Box<dyn Backend> {
-    match jit::JitBackend::compile(&plan, threads) {
-        Ok(j) => Box::new(j),
-        Err(e) => {
-            eprintln!("warning: {e}; falling back to the interpreter");
-            Box::new(interp::Interpreter::new(plan, threads))
-        }
-    }
+/// The fastest back end for `plan` on this machine: the JIT (see the book's performance chapter).
+/// It takes the plan by value so that large weights are moved into the compiled code, not copied.
+pub fn fastest(plan: crate::plan::Plan, threads: usize) -> Result<Box<dyn Backend>, jit::JitError> {
+    Ok(Box::new(jit::JitBackend::compile_owned(plan, threads, jit::Policy::Auto)?))
 }
