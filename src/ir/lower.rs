@@ -27,6 +27,15 @@ pub const MAX_CALL_DEPTH: usize = 128;
 /// Largest dimension accepted anywhere (channels, sizes, kernel).
 pub const MAX_DIM: i64 = 1 << 24;
 
+/// A block or built-in layer, as argument matching sees it.
+struct Callee<'a> {
+    /// "block `vgg`" or "`conv`".
+    what: String,
+    params: &'a [&'a str],
+    signature: String,
+    defined_at: Option<Span>,
+}
+
 /// A compile-time value: a parameter, an argument, or a tensor reference.
 #[derive(Clone, Debug, PartialEq)]
 enum Value {
@@ -808,6 +817,71 @@ impl<'p> Lowerer<'p> {
         out.map(|t| Tensor { node: t.node, span: call.span })
     }
 
+    /// Matches argument `a` of a call to its parameter (by name, or by position counting in
+    /// `positional`), reporting unknown names, extra arguments and parameters given twice.
+    /// `given` collects the indices of parameters that received an argument.
+    fn match_arg(
+        &mut self,
+        callee: &Callee,
+        a: &Arg,
+        n_args: usize,
+        positional: &mut usize,
+        given: &mut std::collections::HashSet<usize>,
+    ) -> Option<usize> {
+        let index = match &a.name {
+            Some(n) => match callee.params.iter().position(|p| *p == n.name) {
+                Some(i) => i,
+                None => {
+                    let mut d = Diagnostic::error(
+                        Code::BadArguments,
+                        format!("{} has no parameter `{}`", callee.what, n.name),
+                        n.span,
+                        "unknown parameter",
+                    );
+                    if let Some(def) = callee.defined_at {
+                        d = d.with_label(def, format!("{} is defined here", callee.what.trim_start_matches("block ")));
+                    }
+                    self.diags.push(d.with_help(param_help(callee.params, &n.name)));
+                    return None;
+                }
+            },
+            None => {
+                *positional += 1;
+                if *positional > callee.params.len() {
+                    let mut d = Diagnostic::error(
+                        Code::BadArguments,
+                        format!(
+                            "{} takes {} argument{} but {} {} given",
+                            callee.what,
+                            callee.params.len(),
+                            plural(callee.params.len()),
+                            n_args,
+                            if n_args == 1 { "was" } else { "were" }
+                        ),
+                        a.span,
+                        "extra argument",
+                    );
+                    if let Some(def) = callee.defined_at {
+                        d = d.with_label(def, format!("{} is defined here", callee.what.trim_start_matches("block ")));
+                    }
+                    self.diags.push(d.with_help(format!("call it as `{}`", callee.signature)));
+                    return None;
+                }
+                *positional - 1
+            }
+        };
+        if !given.insert(index) {
+            self.diags.push(Diagnostic::error(
+                Code::BadArguments,
+                format!("parameter `{}` is given twice", callee.params[index]),
+                a.span,
+                "given again here",
+            ));
+            return None;
+        }
+        Some(index)
+    }
+
     fn bind_block_args(
         &mut self,
         block: &BlockDef,
@@ -817,68 +891,23 @@ impl<'p> Lowerer<'p> {
     ) -> Option<HashMap<String, Value>> {
         let mut values: HashMap<String, Value> = HashMap::new();
         // Parameters given an argument, even one that failed: those are not also "missing".
-        let mut given: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut given: std::collections::HashSet<usize> = std::collections::HashSet::new();
         let mut ok = true;
         let mut positional = 0;
         for a in args {
             let v = self.eval(&a.value, frame);
-            let param = match &a.name {
-                Some(n) => match block.params.iter().find(|p| p.name.name == n.name) {
-                    Some(p) => p,
-                    None => {
-                        let names: Vec<&str> = block.params.iter().map(|p| p.name.name.as_str()).collect();
-                        self.diags.push(
-                            Diagnostic::error(
-                                Code::BadArguments,
-                                format!("block `{}` has no parameter `{}`", block.name.name, n.name),
-                                n.span,
-                                "unknown parameter",
-                            )
-                            .with_label(block.name.span, format!("`{}` is defined here", block.name.name))
-                            .with_help(param_help(&names, &n.name)),
-                        );
-                        ok = false;
-                        continue;
-                    }
-                },
-                None => {
-                    positional += 1;
-                    match block.params.get(positional - 1) {
-                        Some(p) => p,
-                        None => {
-                            self.diags.push(
-                                Diagnostic::error(
-                                    Code::BadArguments,
-                                    format!(
-                                        "block `{}` takes {} argument{} but {} {} given",
-                                        block.name.name,
-                                        block.params.len(),
-                                        plural(block.params.len()),
-                                        args.len(),
-                                        if args.len() == 1 { "was" } else { "were" }
-                                    ),
-                                    a.span,
-                                    "extra argument",
-                                )
-                                .with_label(block.name.span, format!("`{}` is defined here", block.name.name))
-                                .with_help(format!("call it as `{}`", signature(block))),
-                            );
-                            ok = false;
-                            continue;
-                        }
-                    }
-                }
+            let names: Vec<&str> = block.params.iter().map(|p| p.name.name.as_str()).collect();
+            let callee = Callee {
+                what: format!("block `{}`", block.name.name),
+                params: &names,
+                signature: signature(block),
+                defined_at: Some(block.name.span),
             };
-            if !given.insert(p_name(param)) {
-                self.diags.push(Diagnostic::error(
-                    Code::BadArguments,
-                    format!("parameter `{}` is given twice", param.name.name),
-                    a.span,
-                    "given again here",
-                ));
+            let Some(index) = self.match_arg(&callee, a, args.len(), &mut positional, &mut given) else {
                 ok = false;
                 continue;
-            }
+            };
+            let param = &block.params[index];
             let Some(v) = v else {
                 ok = false;
                 continue;
@@ -913,12 +942,12 @@ impl<'p> Lowerer<'p> {
         }
         // Defaults are evaluated in the block's own scope, so they may refer to earlier parameters.
         let mut scope = Frame::new(String::new(), HashMap::new(), None);
-        for p in &block.params {
+        for (i, p) in block.params.iter().enumerate() {
             if let Some(v) = values.get(&p.name.name) {
                 scope.params.insert(p.name.name.clone(), v.clone());
                 continue;
             }
-            if given.contains(&p.name.name) {
+            if given.contains(&i) {
                 continue;
             }
             match &p.default {
@@ -959,7 +988,7 @@ impl<'p> Lowerer<'p> {
     ) -> Option<Tensor> {
         let mut vals: HashMap<&'static str, Value> = HashMap::new();
         // Parameters given an argument, even one that failed: those are not also "missing".
-        let mut given: std::collections::HashSet<&'static str> = std::collections::HashSet::new();
+        let mut given: std::collections::HashSet<usize> = std::collections::HashSet::new();
         let mut tensors: Vec<Tensor> = Vec::new();
         let mut operands: Vec<Operand> = Vec::new();
         let mut ok = true;
@@ -1007,61 +1036,18 @@ impl<'p> Lowerer<'p> {
                 }
                 continue;
             }
-            let param = match &a.name {
-                Some(n) => match b.params.iter().find(|p| p.name == n.name) {
-                    Some(p) => p,
-                    None => {
-                        let names: Vec<&str> = b.params.iter().map(|p| p.name).collect();
-                        self.diags.push(
-                            Diagnostic::error(
-                                Code::BadArguments,
-                                format!("`{}` has no parameter `{}`", b.name, n.name),
-                                n.span,
-                                "unknown parameter",
-                            )
-                            .with_help(param_help(&names, &n.name)),
-                        );
-                        ok = false;
-                        continue;
-                    }
-                },
-                None => {
-                    positional += 1;
-                    match b.params.get(positional - 1) {
-                        Some(p) => p,
-                        None => {
-                            self.diags.push(
-                                Diagnostic::error(
-                                    Code::BadArguments,
-                                    format!(
-                                        "`{}` takes {} argument{} but {} {} given",
-                                        b.name,
-                                        b.params.len(),
-                                        plural(b.params.len()),
-                                        args.len(),
-                                        if args.len() == 1 { "was" } else { "were" }
-                                    ),
-                                    a.span,
-                                    "extra argument",
-                                )
-                                .with_help(format!("call it as `{}`", builtin_signature(b))),
-                            );
-                            ok = false;
-                            continue;
-                        }
-                    }
-                }
+            let names: Vec<&str> = b.params.iter().map(|p| p.name).collect();
+            let callee = Callee {
+                what: format!("`{}`", b.name),
+                params: &names,
+                signature: builtin_signature(b),
+                defined_at: None,
             };
-            if !given.insert(param.name) {
-                self.diags.push(Diagnostic::error(
-                    Code::BadArguments,
-                    format!("parameter `{}` is given twice", param.name),
-                    a.span,
-                    "given again here",
-                ));
+            let Some(index) = self.match_arg(&callee, a, args.len(), &mut positional, &mut given) else {
                 ok = false;
                 continue;
-            }
+            };
+            let param = &b.params[index];
             match self.eval(&a.value, frame).map(|v| coerce(v, param.ty)) {
                 Some(Ok(v)) => {
                     if let Err(msg) = check_range(b.name, param.name, &v) {
@@ -1092,8 +1078,8 @@ impl<'p> Lowerer<'p> {
                 None => ok = false,
             }
         }
-        for p in b.params {
-            if given.contains(p.name) {
+        for (i, p) in b.params.iter().enumerate() {
+            if given.contains(&i) {
                 continue;
             }
             let v = match p.default {
