@@ -4,7 +4,7 @@
 use netc::io::{write_npy, write_safetensors};
 use netc::tensor::Tensor;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const NET: &str = "input x: 3x8x8\noutput x -> conv(4, 3) as stem -> relu -> global_avgpool -> dense(2) as head\n";
@@ -22,6 +22,15 @@ impl Scratch {
     fn path(&self, f: &str) -> PathBuf {
         self.0.join(f)
     }
+
+    /// `netc run net.net --input INPUT [--weights WEIGHTS]` on files of this folder.
+    fn run(&self, input: &str, weights: Option<&str>) -> (i32, String) {
+        let mut args = vec![self.path("net.net"), "--input".into(), self.path(input)];
+        if let Some(w) = weights {
+            args.extend(["--weights".into(), self.path(w)]);
+        }
+        netc(&args)
+    }
 }
 
 impl Drop for Scratch {
@@ -30,7 +39,7 @@ impl Drop for Scratch {
     }
 }
 
-fn netc(args: &[&Path]) -> (i32, String) {
+fn netc(args: &[PathBuf]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_netc")).arg("run").args(args).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(!text.contains("panicked"), "{text}");
@@ -50,13 +59,7 @@ fn good_weights() -> Vec<(String, Tensor)> {
 fn runs_with_good_weights() {
     let s = Scratch::new("good");
     write_safetensors(s.path("w.safetensors"), &good_weights(), &BTreeMap::new()).unwrap();
-    let (code, text) = netc(&[
-        &s.path("net.net"),
-        "--input".as_ref(),
-        &s.path("x.npy"),
-        "--weights".as_ref(),
-        &s.path("w.safetensors"),
-    ]);
+    let (code, text) = s.run("x.npy", Some("w.safetensors"));
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("class 0"), "{text}");
 }
@@ -69,13 +72,7 @@ fn weight_mismatches_are_one_diagnostic_listing_each() {
     w.remove(3); // head.bias missing
     w.push(("tail.weight".into(), Tensor::zeros(&[3]))); // unexpected
     write_safetensors(s.path("w.safetensors"), &w, &BTreeMap::new()).unwrap();
-    let (code, text) = netc(&[
-        &s.path("net.net"),
-        "--input".as_ref(),
-        &s.path("x.npy"),
-        "--weights".as_ref(),
-        &s.path("w.safetensors"),
-    ]);
+    let (code, text) = s.run("x.npy", Some("w.safetensors"));
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("error[E0018]"), "{text}");
     assert!(text.contains("1 missing, 1 unexpected, 1 with the wrong shape"), "{text}");
@@ -95,16 +92,7 @@ fn malformed_files_are_clear_errors() {
     ];
     for (name, bytes) in cases {
         std::fs::write(s.path(name), bytes).unwrap();
-        let (input, weights) =
-            if name.ends_with(".npy") { (s.path(name), None) } else { (s.path("x.npy"), Some(s.path(name))) };
-        let mut args: Vec<&Path> = vec![&s.0, "--input".as_ref(), &input];
-        let net = s.path("net.net");
-        args[0] = &net;
-        if let Some(w) = &weights {
-            args.push("--weights".as_ref());
-            args.push(w);
-        }
-        let (code, text) = netc(&args);
+        let (code, text) = if name.ends_with(".npy") { s.run(name, None) } else { s.run("x.npy", Some(name)) };
         assert_eq!(code, 2, "{name}: {text}");
         assert!(text.contains("error:") && text.contains(name), "{name}: {text}");
     }
@@ -114,7 +102,7 @@ fn malformed_files_are_clear_errors() {
 fn input_of_the_wrong_shape_is_e0019() {
     let s = Scratch::new("input");
     write_npy(s.path("nhwc.npy"), &Tensor::zeros(&[2, 8, 8, 3])).unwrap();
-    let (code, text) = netc(&[&s.path("net.net"), "--input".as_ref(), &s.path("nhwc.npy")]);
+    let (code, text) = s.run("nhwc.npy", None);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("error[E0019]") && text.contains("channels-last"), "{text}");
 }
