@@ -16,7 +16,7 @@ use netc::ir::{Graph, LowerOptions};
 use netc::plan::Plan;
 use netc::run::prepare;
 use netc::tensor::Tensor;
-use netc::weights::{Weights, units};
+use netc::weights::Weights;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -38,14 +38,7 @@ fn plan_example(name: &str) -> Plan {
 }
 
 fn inputs(plan: &Plan, batch: usize) -> Vec<Tensor> {
-    plan.inputs
-        .iter()
-        .map(|i| {
-            let shape: Vec<usize> = std::iter::once(batch).chain(i.shape.iter().copied()).collect();
-            let n = shape.iter().product();
-            Tensor::from_vec(&shape, units(&i.name, 7, n).map(|u| u as f32).collect())
-        })
-        .collect()
+    plan.sample_inputs(batch, 7)
 }
 
 /// Best wall time of `backend` on `x` over at least `min_runs` runs and about `budget`.

@@ -11,7 +11,6 @@ use netc::ir::LowerOptions;
 use netc::ir::Normalize;
 use netc::plan::Plan;
 use netc::run;
-use netc::tensor::Tensor;
 use netc::weights::Weights;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -393,15 +392,7 @@ fn bench(a: &BenchArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let inputs: Vec<Tensor> = plan
-        .inputs
-        .iter()
-        .map(|i| {
-            let shape: Vec<usize> = std::iter::once(batch.max(1)).chain(i.shape.iter().copied()).collect();
-            let n = shape.iter().product();
-            Tensor::from_vec(&shape, netc::weights::units("input", 0, n).map(|u| u as f32).collect())
-        })
-        .collect();
+    let inputs = plan.sample_inputs(batch.max(1), 0);
     let peak = netc::kernels::machine_peak_gflops(threads);
     let budget =
         netc::bench::Budget { min_time: std::time::Duration::from_secs_f64(a.seconds.max(0.0)), ..Default::default() };

@@ -142,6 +142,19 @@ impl Plan {
         plan
     }
 
+    /// Deterministic inputs for a batch of `batch`: values in [-1, 1) drawn by the weight
+    /// generator under each input's name and `seed` (for benchmarks and tests).
+    pub fn sample_inputs(&self, batch: usize, seed: u64) -> Vec<Tensor> {
+        self.inputs
+            .iter()
+            .map(|i| {
+                let shape: Vec<usize> = std::iter::once(batch).chain(i.shape.iter().copied()).collect();
+                let n = shape.iter().product();
+                Tensor::from_vec(&shape, crate::weights::units(&i.name, seed, n).map(|u| u as f32).collect())
+            })
+            .collect()
+    }
+
     /// The plan cut after its first `n` steps, whose output is the `n`-th step's result: timing
     /// successive prefixes gives a per-layer profile of any back end.
     pub fn prefix(&self, n: usize) -> Plan {

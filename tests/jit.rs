@@ -9,7 +9,7 @@ use netc::ir::{Graph, LowerOptions, Op};
 use netc::plan::Plan;
 use netc::run::{prepare, relative_error};
 use netc::tensor::Tensor;
-use netc::weights::{Weights, units};
+use netc::weights::Weights;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::path::Path;
@@ -20,14 +20,7 @@ const TOLERANCE: f64 = 1e-5;
 /// logits of unnormalized networks so large that softmax amplifies legitimate rounding
 /// differences past the tolerance.)
 fn inputs(plan: &Plan, batch: usize) -> Vec<Tensor> {
-    plan.inputs
-        .iter()
-        .map(|i| {
-            let shape: Vec<usize> = std::iter::once(batch).chain(i.shape.iter().copied()).collect();
-            let n = shape.iter().product();
-            Tensor::from_vec(&shape, units(&i.name, 7, n).map(|u| u as f32).collect())
-        })
-        .collect()
+    plan.sample_inputs(batch, 7)
 }
 
 /// Runs `plan` on both back ends with every policy; panics on a mismatch.

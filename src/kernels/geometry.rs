@@ -25,10 +25,11 @@ pub struct Conv2d {
     pub pad_w: usize,
 }
 
-/// `floor((len + 2 pad - k) / stride) + 1`: the number of window positions along one axis.
+/// `floor((len + 2 pad - k) / stride) + 1`: the number of window positions along one axis,
+/// by the checker's shape rule (a kernel is only given geometries the checker accepted).
 fn window_count(len: usize, k: usize, stride: usize, pad: usize) -> usize {
-    assert!(stride > 0 && len + 2 * pad >= k, "window of {k} (stride {stride}, pad {pad}) does not fit in {len}");
-    (len + 2 * pad - k) / stride + 1
+    crate::check::window_out(len, k, stride, pad)
+        .unwrap_or_else(|| panic!("window of {k} (stride {stride}, pad {pad}) does not fit in {len}"))
 }
 
 /// The output positions `lo..hi` along one axis whose input coordinate
