@@ -61,6 +61,8 @@ fn main() {
         ("cifar 128->128 16x16", conv3(128, 128, 16)),
         ("cifar 256->256 8x8", conv3(256, 256, 8)),
         ("cifar 256->256 4x4", conv3(256, 256, 4)),
+        ("cifar 256->512 8x8", conv3(256, 512, 8)),
+        ("cifar 512->512 4x4", conv3(512, 512, 4)),
         (
             "cifar 1x1/2 64->128 32x32",
             Conv2d { stride_h: 2, stride_w: 2, ..Conv2d { in_c: 64, out_c: 128, in_h: 32, in_w: 32, ..one_by_one } },

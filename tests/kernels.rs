@@ -169,6 +169,12 @@ fn fast_conv_handles_deep_k_many_tiles_and_channel_splits() {
     check_conv(&mut rng, conv(13, (23, 25), 20, (1, 1), (1, 1), (0, 0)), 2, 2);
     // A small map with many channels: the output channels are split across tasks.
     check_conv(&mut rng, conv(64, (4, 4), 130, (3, 3), (1, 1), (1, 1)), 1, 3);
+    // 16 pixels a sample: one tile holds the whole batch, its micro-panels span samples.
+    check_conv(&mut rng, conv(64, (4, 4), 40, (3, 3), (1, 1), (1, 1)), 8, 2);
+    // 49 pixels a sample: micro-panels stop at each sample's end (vectors never straddle two).
+    check_conv(&mut rng, conv(9, (7, 7), 24, (3, 3), (1, 1), (1, 1)), 5, 2);
+    // Wide rows (packed by runs) in tiles that start and end inside samples.
+    check_conv(&mut rng, conv(3, (20, 20), 8, (3, 3), (1, 1), (1, 1)), 3, 2);
 }
 
 #[test]

@@ -60,6 +60,18 @@ pub(crate) trait Simd {
     }
 }
 
+/// Asks the CPU to bring the cache line holding `p` into L1 ahead of use (a hint, never a fault).
+#[inline(always)]
+pub(crate) fn prefetch(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch has no architectural effect, whatever the address.
+    unsafe {
+        _mm_prefetch::<_MM_HINT_T0>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// 512-bit vectors (AVX-512F).
 #[cfg(target_arch = "x86_64")]
 pub(crate) struct Avx512;

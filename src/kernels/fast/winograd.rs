@@ -11,8 +11,7 @@
 
 use std::cell::RefCell;
 
-use super::gemm::{Tile, run_tile};
-use super::gemm_conv::pack_rows;
+use super::gemm::{PackedA, Tile, contiguous_cols, run_tile};
 use super::simd::{Isa, Simd, isa_entry};
 use crate::kernels::pool::{SyncPtr, parallel_for};
 use crate::kernels::{Conv2d, Epilogue};
@@ -105,9 +104,8 @@ pub struct WinogradConv {
     g: Conv2d,
     isa: Isa,
     tile: WinogradTile,
-    /// `t²` packed matrices `U_ξ` (`out_c x in_c`), each `u_len` long.
-    u: Vec<f32>,
-    u_len: usize,
+    /// The `t²` matrices `U_ξ` (`out_c x in_c`), packed.
+    u: Vec<PackedA>,
 }
 
 /// Per-thread buffers: transformed input, GEMM results, input row phases, output rows.
@@ -325,8 +323,8 @@ impl WinogradConv {
             WinogradTile::F2x2 => transform_weights::<F2>(&g, weight),
             WinogradTile::F4x4 => transform_weights::<F4>(&g, weight),
         };
-        let packed: Vec<Vec<f32>> = u.iter().map(|u| pack_rows(u, g.out_c, g.in_c, isa.mr())).collect();
-        WinogradConv { g, isa, tile, u_len: packed[0].len(), u: packed.concat() }
+        let u = u.iter().map(|u| PackedA::new(u, g.out_c, g.in_c, isa.mr(), KC)).collect();
+        WinogradConv { g, isa, tile, u }
     }
 
     /// Convolves `batch` samples: `out = act(conv(x) + bias + residual)` on `threads` threads,
@@ -408,28 +406,26 @@ impl WinogradConv {
         }
 
         // t² GEMMs: C_ξ = U_ξ V_ξ.
-        let k_blocks = g.in_c.div_ceil(KC);
-        let kc_max = g.in_c.div_ceil(k_blocks);
-        for xi in 0..tt {
-            let u = &self.u[xi * self.u_len..][..self.u_len];
-            for kb in 0..k_blocks {
-                let k0 = kb * kc_max;
-                let kc = kc_max.min(g.in_c - k0);
+        for (xi, u) in self.u.iter().enumerate() {
+            for kb in 0..u.k_blocks() {
+                let k0 = kb * u.kc();
                 for col0 in (0..blocks).step_by(nr) {
                     let cols = (blocks - col0).min(nr);
                     let nv = cols.div_ceil(lanes);
                     let rows_per_call = mr * (isa.nv() / nv);
                     for i in (0..g.out_c).step_by(rows_per_call) {
                         let rows = (g.out_c - i).min(rows_per_call);
+                        let (a, a_panel) = u.block(kb, i);
                         let tile = Tile {
-                            a: u[i * g.in_c + k0 * mr..].as_ptr(),
-                            a_panel: g.in_c * mr,
+                            a,
+                            a_panel,
                             panels: rows.div_ceil(mr),
                             b: s.v[(xi * g.in_c + k0) * ldb + col0..].as_ptr(),
                             ldb,
-                            kc,
+                            kc: u.depth(kb),
                             c: s.c[(xi * g.out_c + i) * ldb + col0..].as_mut_ptr(),
                             ldc: ldb,
+                            col_at: contiguous_cols(lanes),
                             rows,
                             cols,
                             nv,
