@@ -6,8 +6,9 @@
 //! scratch buffer), `inputs[i]` the caller's data for network input `i`, and `task` the index of
 //! the task for functions the thread pool runs (0 otherwise).
 
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32, F32X4, I64};
-use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Type, Value, condcodes::IntCC};
+use cranelift_codegen::ir::{BlockArg, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// Loads and stores of the arena: never trap, possibly unaligned.
@@ -82,6 +83,22 @@ impl Fx<'_> {
     /// A scalar `f32` widened to `ty` (splatted when `ty` is a vector).
     pub fn widen(&mut self, ty: Type, s: Value) -> Value {
         if ty == F32 { s } else { self.b.ins().splat(ty, s) }
+    }
+
+    /// `a > b ? a : b` on `F32` or `F32X4` values: one `maxps`. (Cranelift's `fmax` follows
+    /// IEEE to the letter on NaN and signed zeros, which costs eight instructions per vector;
+    /// on finite values they agree. A scalar goes through lane 0 of a vector.)
+    pub fn max(&mut self, a: Value, b: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(a);
+        if ty == F32 {
+            let (va, vb) = (self.b.ins().scalar_to_vector(F32X4, a), self.b.ins().scalar_to_vector(F32X4, b));
+            let m = self.max(va, vb);
+            return self.b.ins().extractlane(m, 0);
+        }
+        // The pattern Cranelift's x64 back end lowers to `maxps a, b`.
+        let lt = self.b.ins().fcmp(FloatCC::LessThan, b, a);
+        let mask = self.b.ins().bitcast(ty, MemFlagsData::new().with_endianness(Endianness::Little), lt);
+        self.b.ins().bitselect(mask, a, b)
     }
 
     /// Emits `body(i)` for `i` in `0..n`; a constant trip count of 0 or 1 emits no loop.

@@ -58,13 +58,37 @@ pub enum Policy {
 /// `docs-jit.md`.
 pub const EMIT_BELOW_MACS: usize = 40_000;
 
-/// Conv and dense layers with fewer multiply-adds per sample than this run on one thread: waking
+/// Conv and dense layers with fewer multiply-adds per batch than this run on one thread: waking
 /// a worker costs more than it saves (measured with `benches/jit.rs`).
 const PARALLEL_MACS: usize = 1 << 21;
+/// Pooling layers with fewer input elements per batch than this run on one thread.
+const PARALLEL_POOL_ELEMENTS: usize = 1 << 15;
+/// Tasks per thread of a parallel pooling layer (blocks of channels), for load balance.
+const POOL_TASKS_PER_THREAD: usize = 4;
 
-/// The threads a conv or dense `step` uses out of `threads`.
-fn layer_threads(step: &Step, threads: usize) -> usize {
-    if macs(step) < PARALLEL_MACS { 1 } else { threads }
+/// How many threads a layer uses at a given batch (known only at run time): all of them once the
+/// batch holds enough work, one below that.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Parallelism {
+    pub threads: usize,
+    pub min_batch: usize,
+}
+
+impl Parallelism {
+    /// `threads` from the batch whose `per_sample` units of work reach `threshold`.
+    fn new(threads: usize, per_sample: usize, threshold: usize) -> Parallelism {
+        Parallelism { threads, min_batch: threshold.div_ceil(per_sample.max(1)) }
+    }
+
+    /// A conv or dense `step` on up to `threads` threads.
+    fn layer(step: &Step, threads: usize) -> Parallelism {
+        Parallelism::new(threads, macs(step), PARALLEL_MACS)
+    }
+
+    /// The threads to use for `batch` samples.
+    pub fn threads(self, batch: usize) -> usize {
+        if batch >= self.min_batch { self.threads } else { 1 }
+    }
 }
 
 /// Multiply-adds per sample of a conv or dense step.
@@ -219,6 +243,8 @@ impl JitBackend {
             let scratch = plan.slot_sizes.len();
             if kernel == Some(Kernel::Emitted) {
                 generator.emitted_layer(step, threads, scratch)?;
+            } else if matches!(step.op, Op::MaxPool { .. } | Op::AvgPool { .. }) {
+                generator.pool_layer(step, threads)?;
             } else {
                 generator.function(|fx, env| emit_step(fx, env, step, weight, threads))?;
             }
@@ -388,8 +414,8 @@ impl Gen {
     }
 
     /// Generates a conv or dense `step` as emitted code: a task function computing one output
-    /// row (conv) or block of output channels (dense), and a step function that pads the input (conv) and runs the tasks on
-    /// the thread pool.
+    /// row (conv) or block of output channels (dense), run on the thread pool after the input is
+    /// padded (conv).
     fn emitted_layer(&mut self, step: &Step, threads: usize, scratch_slot: usize) -> Result<(), JitError> {
         let (bias, relu) = match step.op {
             Op::Conv { bias, relu, .. } | Op::Dense { bias, relu, .. } => (bias, relu),
@@ -407,25 +433,69 @@ impl Gen {
             self.scratch = self.scratch.max(direct::scratch_len(g));
         }
         let n_in = step.in_shapes[0].iter().product();
-        let task = self.define(|fx, _| {
-            let (x, out, scratch) = (fx.slot(step.inputs[0]), fx.slot(step.output), fx.slot(scratch_slot));
-            match &conv {
-                Some(g) => direct::conv(fx, g, &d, x, out, scratch, fx.task),
-                None => direct::dense(fx, n_in, out_c, &d, x, out, fx.task),
-            }
-        })?;
+        let tasks = conv.map_or(direct::blocks(out_c), |g| g.out_h());
+        self.parallel_step(
+            tasks,
+            Parallelism::layer(step, threads),
+            |fx| {
+                if let Some(g) = conv.as_ref().filter(|_| pads) {
+                    let (x, scratch) = (fx.slot(step.inputs[0]), fx.slot(scratch_slot));
+                    direct::pad(fx, g, x, scratch);
+                }
+            },
+            |fx| {
+                let (x, out, scratch) = (fx.slot(step.inputs[0]), fx.slot(step.output), fx.slot(scratch_slot));
+                match &conv {
+                    Some(g) => direct::conv(fx, g, &d, x, out, scratch, fx.task),
+                    None => direct::dense(fx, n_in, out_c, &d, x, out, fx.task),
+                }
+            },
+        )
+    }
+
+    /// Generates a pooling `step`: on one thread, or as tasks over blocks of channels when the
+    /// layer has channels to share and enough work.
+    fn pool_layer(&mut self, step: &Step, threads: usize) -> Result<(), JitError> {
+        let p = pool_geometry(step);
+        let max = matches!(step.op, Op::MaxPool { .. });
+        let tasks = (1..=POOL_TASKS_PER_THREAD * threads).rev().find(|t| p.c % t == 0).unwrap_or(1);
+        let par = Parallelism::new(threads, p.c * p.in_h * p.in_w, PARALLEL_POOL_ELEMENTS);
+        if threads == 1 || tasks < threads {
+            return self.function(|fx, _| {
+                let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
+                let zero = fx.int(0);
+                ops::pool(fx, &p, max, x, out, (zero, p.c));
+            });
+        }
+        self.parallel_step(
+            tasks,
+            par,
+            |_| {},
+            |fx| {
+                let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
+                let first = fx.b.ins().imul_imm_s(fx.task, (p.c / tasks) as i64);
+                ops::pool(fx, &p, max, x, out, (first, p.c / tasks));
+            },
+        )
+    }
+
+    /// Generates a step as `tasks` runs of a task function (`body`, which finds its index in
+    /// `fx.task`) on the thread pool, after `before` on the calling thread.
+    fn parallel_step(
+        &mut self,
+        tasks: usize,
+        par: Parallelism,
+        before: impl FnOnce(&mut Fx),
+        body: impl FnOnce(&mut Fx),
+    ) -> Result<(), JitError> {
+        let task = self.define(|fx, _| body(fx))?;
         self.function(|fx, env| {
-            if let Some(g) = conv.as_ref().filter(|_| pads) {
-                let (x, scratch) = (fx.slot(step.inputs[0]), fx.slot(scratch_slot));
-                direct::pad(fx, g, x, scratch);
-            }
+            before(fx);
             let t = env.import(fx, task);
             let t = fx.b.ins().func_addr(types::I64, t);
             let f = env.import(fx, env.imports.parallel);
-            let threads = layer_threads(step, threads);
-            let tasks = conv.map_or(direct::blocks(out_c), |g| g.out_h());
-            let (count, threads) = (fx.int(tasks), fx.int(threads));
-            fx.b.ins().call(f, &[t, fx.slots, fx.inputs, fx.batch, count, threads]);
+            let args = [t, fx.slots, fx.inputs, fx.batch, fx.int(tasks), fx.int(par.threads), fx.int(par.min_batch)];
+            fx.b.ins().call(f, &args);
         })
     }
 
@@ -478,7 +548,7 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, 
             let g = conv_geometry(step);
             let bias = bias.then(|| param(1));
             let conv = PackedConv::new(g, &step.params[0].data);
-            let call = env.data.keep(ConvCall { conv, bias, relu: *relu, threads: layer_threads(step, threads) });
+            let call = env.data.keep(ConvCall { conv, bias, relu: *relu, par: Parallelism::layer(step, threads) });
             let p = fx.addr(call);
             let f = env.import(fx, env.imports.conv);
             fx.b.ins().call(f, &[p, x, out, fx.batch]);
@@ -491,15 +561,13 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, 
                 out_f: *out_f,
                 bias,
                 relu: *relu,
-                threads: layer_threads(step, threads),
+                par: Parallelism::layer(step, threads),
             });
             let p = fx.addr(call);
             let f = env.import(fx, env.imports.dense);
             fx.b.ins().call(f, &[p, x, out, fx.batch]);
         }
-        Op::MaxPool { .. } | Op::AvgPool { .. } => {
-            ops::pool(fx, &pool_geometry(step), matches!(step.op, Op::MaxPool { .. }), x, out)
-        }
+        Op::MaxPool { .. } | Op::AvgPool { .. } => unreachable!("pooling layers are generated by `pool_layer`"),
         Op::GlobalAvgPool | Op::GlobalMaxPool => {
             let s = &step.in_shapes[0];
             ops::global_pool(fx, s[0], s[1] * s[2], step.op == Op::GlobalMaxPool, x, out)

@@ -76,7 +76,7 @@ pub(super) fn map(
 /// `max(x, 0)`.
 pub(super) fn relu(fx: &mut Fx, ty: Type, x: Value) -> Value {
     let zero = fx.float(ty, 0.0);
-    fx.b.ins().fmax(x, zero)
+    fx.max(x, zero)
 }
 
 /// Copies `per_sample` floats of every sample from `src` to `dst`.
@@ -129,7 +129,7 @@ impl Pool<'_> {
 
     /// Folds `v` into `acc` (max or sum).
     fn fold(&self, fx: &mut Fx, acc: Value, v: Value) -> Value {
-        if self.max { fx.b.ins().fmax(acc, v) } else { fx.b.ins().fadd(acc, v) }
+        if self.max { fx.max(acc, v) } else { fx.b.ins().fadd(acc, v) }
     }
 
     /// The window's result from its fold: average pooling divides by the window size.
@@ -227,35 +227,40 @@ fn even_lanes(fx: &mut Fx, lo: Value, hi: Value) -> Value {
     fx.b.ins().bitcast(F32X4, le, v)
 }
 
-/// Max or average pooling (average counts padding, like the reference) of `batch * c` planes.
-/// Each axis is split into border regions, whose taps are bounds-checked, and an interior region,
-/// computed four outputs at a time.
-pub(super) fn pool(fx: &mut Fx, p: &Pool2d, max: bool, x: Value, out: Value) {
+/// Max or average pooling (average counts padding, like the reference) of `count` channels
+/// from `first` of every sample. Each axis is split into border regions, whose taps are
+/// bounds-checked, and an interior region, computed four outputs at a time.
+pub(super) fn pool(fx: &mut Fx, p: &Pool2d, max: bool, x: Value, out: Value, (first, count): (Value, usize)) {
     let (oh, ow) = (p.out_h(), p.out_w());
     let pool = Pool { p, max };
     let rows = regions(oh, p.in_h, p.kh, p.stride_h, p.pad_h);
     let cols = regions(ow, p.in_w, p.kw, p.stride_w, p.pad_w);
-    let planes = fx.b.ins().imul_imm_s(fx.batch, p.c as i64);
-    fx.for_each(Count::Dyn(planes), |fx, q| {
-        let xp = fx.index(x, q, p.in_h * p.in_w * 4);
-        let op = fx.index(out, q, oh * ow * 4);
-        for &(y0, y1, ychk) in &rows {
-            fx.for_each(Count::Const(y1 - y0), |fx, i| {
-                let oy = fx.b.ins().iadd_imm_s(i, y0 as i64);
-                let at = (xp, fx.index(op, oy, ow * 4), oy);
-                for &(x0, x1, xchk) in &cols {
-                    let x0 = if ychk || xchk { x0 } else { pool.vector(fx, at, (x0, x1)) };
-                    pool.scalar(fx, at, (x0, x1), ychk, xchk);
-                }
-            });
-        }
+    let batch = fx.batch;
+    fx.for_each(Count::Dyn(batch), |fx, b| {
+        fx.for_each(Count::Const(count), |fx, i| {
+            let q = fx.b.ins().imul_imm_s(b, p.c as i64);
+            let q = fx.b.ins().iadd(q, first);
+            let q = fx.b.ins().iadd(q, i);
+            let xp = fx.index(x, q, p.in_h * p.in_w * 4);
+            let op = fx.index(out, q, oh * ow * 4);
+            for &(y0, y1, ychk) in &rows {
+                fx.for_each(Count::Const(y1 - y0), |fx, i| {
+                    let oy = fx.b.ins().iadd_imm_s(i, y0 as i64);
+                    let at = (xp, fx.index(op, oy, ow * 4), oy);
+                    for &(x0, x1, xchk) in &cols {
+                        let x0 = if ychk || xchk { x0 } else { pool.vector(fx, at, (x0, x1)) };
+                        pool.scalar(fx, at, (x0, x1), ychk, xchk);
+                    }
+                });
+            }
+        });
     });
 }
 
 /// Global max or average pooling: each of the `batch * c` planes of `hw` floats to one value.
 pub(super) fn global_pool(fx: &mut Fx, c: usize, hw: usize, max: bool, x: Value, out: Value) {
     let init = if max { f32::NEG_INFINITY } else { 0.0 };
-    let op = |fx: &mut Fx, a: Value, b: Value| if max { fx.b.ins().fmax(a, b) } else { fx.b.ins().fadd(a, b) };
+    let op = |fx: &mut Fx, a: Value, b: Value| if max { fx.max(a, b) } else { fx.b.ins().fadd(a, b) };
     let planes = fx.b.ins().imul_imm_s(fx.batch, c as i64);
     fx.for_each(Count::Dyn(planes), |fx, q| {
         let xp = fx.index(x, q, hw * 4);

@@ -3,6 +3,7 @@
 //! for softmax. Each kernel call receives a pointer to
 //! its prepared layer, which the back end owns for as long as the code exists.
 
+use super::Parallelism;
 use crate::kernels::pool::parallel_for;
 use crate::kernels::{Epilogue, PackedConv, PackedDense};
 use cranelift_codegen::ir::types::{F32, I64};
@@ -14,7 +15,7 @@ pub(super) struct ConvCall {
     pub conv: PackedConv,
     pub bias: Option<Vec<f32>>,
     pub relu: bool,
-    pub threads: usize,
+    pub par: Parallelism,
 }
 
 /// A dense layer prepared for [`dense`].
@@ -24,7 +25,7 @@ pub(super) struct DenseCall {
     pub out_f: usize,
     pub bias: Option<Vec<f32>>,
     pub relu: bool,
-    pub threads: usize,
+    pub par: Parallelism,
 }
 
 /// Runs `call` on `batch` samples from `x` into `out`.
@@ -43,7 +44,7 @@ unsafe extern "C" fn conv(call: *const ConvCall, x: *const f32, out: *mut f32, b
         )
     };
     let ep = Epilogue { bias: call.bias.as_deref(), residual: None, relu: call.relu };
-    call.conv.run(batch, x, &ep, out, call.threads);
+    call.conv.run(batch, x, &ep, out, call.par.threads(batch));
 }
 
 /// Runs `call` on `batch` samples from `x` into `out`.
@@ -60,13 +61,14 @@ unsafe extern "C" fn dense(call: *const DenseCall, x: *const f32, out: *mut f32,
             std::slice::from_raw_parts_mut(out, batch * call.out_f),
         )
     };
-    call.dense.run(batch, x, call.bias.as_deref(), call.relu, out, call.threads);
+    call.dense.run(batch, x, call.bias.as_deref(), call.relu, out, call.par.threads(batch));
 }
 
 /// A generated task function: `(slots, inputs, batch, task)`.
 type Task = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usize);
 
-/// Runs `task(slots, inputs, batch, t)` for `t` in `0..count` on `threads` threads.
+/// Runs `task(slots, inputs, batch, t)` for `t` in `0..count` on `threads` threads, or on one
+/// when `batch < min_batch` (see [`Parallelism`]).
 ///
 /// # Safety
 /// `task` must be a generated function whose tasks write disjoint memory.
@@ -77,7 +79,9 @@ unsafe extern "C" fn parallel(
     batch: usize,
     count: usize,
     threads: usize,
+    min_batch: usize,
 ) {
+    let threads = Parallelism { threads, min_batch }.threads(batch);
     // Addresses as integers so that the closure can be shared between threads.
     let (slots, inputs) = (slots as usize, inputs as usize);
     parallel_for(threads, count, &|t| {
@@ -114,7 +118,7 @@ pub(super) fn signature(name: &str, mut sig: Signature) -> Signature {
         sig.params.push(AbiParam::new(F32));
         sig.returns.push(AbiParam::new(F32));
     } else {
-        sig.params.extend(vec![AbiParam::new(I64); if name == PARALLEL { 6 } else { 4 }]);
+        sig.params.extend(vec![AbiParam::new(I64); if name == PARALLEL { 7 } else { 4 }]);
     }
     sig
 }
