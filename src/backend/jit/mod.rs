@@ -458,7 +458,7 @@ impl Gen {
     fn pool_layer(&mut self, step: &Step, threads: usize) -> Result<(), JitError> {
         let p = pool_geometry(step);
         let max = matches!(step.op, Op::MaxPool { .. });
-        let tasks = (1..=POOL_TASKS_PER_THREAD * threads).rev().find(|t| p.c % t == 0).unwrap_or(1);
+        let tasks = (1..=POOL_TASKS_PER_THREAD * threads).rev().find(|t| p.c.is_multiple_of(*t)).unwrap_or(1);
         let par = Parallelism::new(threads, p.c * p.in_h * p.in_w, PARALLEL_POOL_ELEMENTS);
         if threads == 1 || tasks < threads {
             return self.function(|fx, _| {
