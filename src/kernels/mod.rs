@@ -9,6 +9,7 @@
 //! Every tensor is NCHW `f32`, row-major, batch first. Convolution weights use the PyTorch layout
 //! `[out_c, in_c, kh, kw]`; dense weights are `[out, in]` and a dense input is one flattened sample.
 
+mod buffer;
 pub mod fast;
 mod geometry;
 mod peak;

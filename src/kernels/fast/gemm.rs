@@ -7,6 +7,7 @@
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
 use super::simd::{Isa, Portable, Simd, isa_entry, prefetch};
+use crate::kernels::buffer::WeightBuf;
 
 /// The micro-tile shape of one instruction set.
 pub(crate) trait MicroTile: Simd {
@@ -50,7 +51,7 @@ pub(crate) const MAX_NV: usize = 3;
 /// reads one contiguous run of memory.
 #[derive(Clone, Debug)]
 pub(crate) struct PackedA {
-    data: Vec<f32>,
+    data: WeightBuf,
     panels: usize,
     cols: usize,
     mr: usize,
@@ -63,7 +64,7 @@ impl PackedA {
         assert_eq!(w.len(), rows * cols, "matrix length");
         let kc = cols.div_ceil(cols.div_ceil(max_kc).max(1)).max(1);
         let panels = rows.div_ceil(mr);
-        let mut a = PackedA { data: vec![0.0; panels * mr * cols], panels, cols, mr, kc };
+        let mut a = PackedA { data: WeightBuf::zeros(panels * mr * cols), panels, cols, mr, kc };
         for (r, row) in w.chunks_exact(cols).enumerate() {
             for kb in 0..a.k_blocks() {
                 let k0 = kb * kc;
