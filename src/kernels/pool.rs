@@ -17,25 +17,44 @@ use std::time::{Duration, Instant};
 /// How long an idle worker spins before it sleeps.
 const SPIN: Duration = Duration::from_micros(300);
 
-/// One parallel call: the tasks `0..count`, handed out one at a time.
+/// One parallel call: the tasks `0..count`, split into one contiguous range per participant
+/// (the caller is participant 0, worker `k` participant `k + 1`). Each participant runs its own
+/// range first, so that a layer's task `i` runs on the same thread run after run and finds its
+/// weights in that core's caches; then it helps with the others' remaining tasks, so a thread
+/// that was descheduled or started late does not hold the call up.
 struct Job<'f> {
     task: &'f (dyn Fn(usize) + Sync),
-    count: usize,
-    next: AtomicUsize,
+    /// Per participant: the next unclaimed task of its range, and the range's end.
+    ranges: Vec<(AtomicUsize, usize)>,
     /// Workers that may still touch this job: posted to and neither finished nor taken back.
     pending: AtomicUsize,
     panicked: AtomicBool,
 }
 
 impl Job<'_> {
-    fn work(&self) {
-        loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            if i >= self.count {
-                return;
-            }
-            if catch_unwind(AssertUnwindSafe(|| (self.task)(i))).is_err() {
-                self.panicked.store(true, Ordering::Relaxed);
+    fn new(task: &(dyn Fn(usize) + Sync), count: usize, participants: usize) -> Job<'_> {
+        let bound = |p: usize| p * count / participants;
+        Job {
+            task,
+            ranges: (0..participants).map(|p| (AtomicUsize::new(bound(p)), bound(p + 1))).collect(),
+            pending: AtomicUsize::new(participants - 1),
+            panicked: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs the tasks of participant `me`'s range, then any left in the others'.
+    fn work(&self, me: usize) {
+        let n = self.ranges.len();
+        for p in (0..n).map(|k| (me + k) % n) {
+            let (next, end) = &self.ranges[p];
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= *end {
+                    break;
+                }
+                if catch_unwind(AssertUnwindSafe(|| (self.task)(i))).is_err() {
+                    self.panicked.store(true, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -95,13 +114,13 @@ impl Slot {
     }
 }
 
-fn worker(slot: Arc<Slot>) {
+fn worker(slot: Arc<Slot>, participant: usize) {
     loop {
         let job = slot.wait_for_job();
         // SAFETY: the job was claimed, so the poster keeps it alive until `pending` reaches zero,
         // which happens only after this worker's last access below.
         let job = unsafe { &*job };
-        job.work();
+        job.work(participant);
         job.pending.fetch_sub(1, Ordering::Release);
     }
 }
@@ -113,7 +132,9 @@ fn slots() -> &'static Mutex<Vec<Arc<Slot>>> {
 }
 
 /// Runs `task(i)` for every `i` in `0..count` on up to `threads` threads (the caller included),
-/// returning when all are done. Tasks are handed out dynamically, so uneven tasks balance.
+/// returning when all are done. Each thread starts with its own contiguous share of the tasks
+/// (the same share every call with the same count) and then helps with the rest, so uneven tasks
+/// and late threads still balance.
 /// A panic in any task is re-raised here once all tasks have finished.
 pub fn parallel_for(threads: usize, count: usize, task: &(dyn Fn(usize) + Sync)) {
     let helpers = threads.min(count).saturating_sub(1);
@@ -129,24 +150,19 @@ pub fn parallel_for(threads: usize, count: usize, task: &(dyn Fn(usize) + Sync))
     while slots.len() < helpers {
         let slot = Arc::new(Slot::default());
         let for_worker = Arc::clone(&slot);
+        let participant = slots.len() + 1;
         std::thread::Builder::new()
             .name(format!("netc-kernel-{}", slots.len()))
-            .spawn(move || worker(for_worker))
+            .spawn(move || worker(for_worker, participant))
             .expect("cannot spawn a kernel worker thread");
         slots.push(slot);
     }
-    let job = Job {
-        task,
-        count,
-        next: AtomicUsize::new(0),
-        pending: AtomicUsize::new(helpers),
-        panicked: AtomicBool::new(false),
-    };
+    let job = Job::new(task, count, helpers + 1);
     let erased = (&raw const job).cast::<Job<'static>>();
     for slot in &slots[..helpers] {
         slot.post(erased);
     }
-    job.work();
+    job.work(0);
     for slot in &slots[..helpers] {
         if slot.retract(erased) {
             job.pending.fetch_sub(1, Ordering::Relaxed);
