@@ -57,6 +57,7 @@ fn main() {
         ("vgg 512->512 14x14", conv3(512, 512, 14)),
         ("cifar 3->64 32x32", conv3(3, 64, 32)),
         ("cifar 64->64 32x32", conv3(64, 64, 32)),
+        ("cifar 64->128 32x32", conv3(64, 128, 32)),
         ("cifar 64->128 16x16", conv3(64, 128, 16)),
         ("cifar 128->128 16x16", conv3(128, 128, 16)),
         ("cifar 256->256 8x8", conv3(256, 256, 8)),
@@ -121,6 +122,7 @@ fn main() {
         let kind = match chosen {
             PackedConv::Gemm(_) => "GEMM",
             PackedConv::Winograd(_) => "F(2x2)",
+            PackedConv::ByBatch { .. } => "GEMM (F(2x2) at larger batches)",
         };
         row += &format!(" {kind} | {:.3} | {:.0}% |", secs * 1e3, 100.0 * gflops(secs) / peak[1]);
         println!("{row}");

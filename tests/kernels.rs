@@ -305,3 +305,28 @@ fn packed_conv_choice_matches_reference() {
         assert!(err <= 1e-5, "{g:?}: relative error {err}");
     }
 }
+
+#[test]
+fn small_maps_switch_to_winograd_at_larger_batches() {
+    let mut rng = Lcg(11);
+    // 8x8 outputs: GEMM at batch 1, Winograd (block rows spanning samples) from batch 8.
+    let g = conv(16, (8, 8), 24, (3, 3), (1, 1), (1, 1));
+    let w = rng.vec(g.weight_len());
+    let packed = PackedConv::new(g, &w);
+    let PackedConv::ByBatch { winograd_from, .. } = packed else { panic!("expected a batch-dependent choice") };
+    assert_eq!(winograd_from, 8);
+    for batch in [1, 7, 8, 9] {
+        let x = rng.vec(batch * g.in_len());
+        let residual = rng.vec(batch * g.out_len());
+        let bias = rng.vec(g.out_c);
+        let ep = Epilogue { bias: Some(&bias), residual: Some(&residual), relu: true };
+        let mut want = vec![0.0; batch * g.out_len()];
+        reference::conv2d(&g, batch, &x, &w, &ep, &mut want, 2);
+        for threads in [1, 2, 3] {
+            let mut got = vec![f32::NAN; want.len()];
+            packed.run(batch, &x, &ep, &mut got, threads);
+            let err = rel_err(&got, &want);
+            assert!(err <= 1e-5, "batch {batch}, {threads} threads: relative error {err}");
+        }
+    }
+}

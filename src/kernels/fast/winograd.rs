@@ -343,37 +343,39 @@ impl WinogradConv {
     fn run_variant<W: Variant>(&self, batch: usize, x: &[f32], ep: &Epilogue, out: &mut [f32], threads: usize) {
         let g = &self.g;
         let (tiles_h, tiles_w) = (g.out_h().div_ceil(W::M), g.out_w().div_ceil(W::M));
-        let mut rows_per_task = BLOCKS.div_ceil(tiles_w).min(tiles_h);
-        while rows_per_task > 1 && batch * tiles_h.div_ceil(rows_per_task) < 2 * threads {
+        // Block rows of the whole batch, sample after sample: a task's rows may span samples, so
+        // that small maps still give the GEMMs wide enough tiles.
+        let total_rows = batch * tiles_h;
+        let mut rows_per_task = BLOCKS.div_ceil(tiles_w);
+        while rows_per_task > 1 && total_rows.div_ceil(rows_per_task) < 2 * threads {
             rows_per_task = rows_per_task.div_ceil(2);
         }
-        let tasks_per_sample = tiles_h.div_ceil(rows_per_task);
         let out = SyncPtr(out.as_mut_ptr());
-        parallel_for(threads, batch * tasks_per_sample, &|task| {
-            let (sample, part) = (task / tasks_per_sample, task % tasks_per_sample);
-            let ty = part * rows_per_task..((part + 1) * rows_per_task).min(tiles_h);
+        parallel_for(threads, total_rows.div_ceil(rows_per_task), &|task| {
+            let rows = task * rows_per_task..((task + 1) * rows_per_task).min(total_rows);
             SCRATCH.with_borrow_mut(|s| {
                 // SAFETY: the task writes only the output rows of its block rows.
-                unsafe { self.run_task::<W>(s, x, sample, ty, tiles_w, ep, out) }
+                unsafe { self.run_task::<W>(s, x, rows, tiles_h, tiles_w, ep, out) }
             });
         });
     }
 
-    /// One task: block rows `ty` of one sample.
+    /// One task: block rows `rows` of the batch (row `r` is block row `r % tiles_h` of sample
+    /// `r / tiles_h`).
     #[allow(clippy::too_many_arguments)]
     unsafe fn run_task<W: Variant>(
         &self,
         s: &mut Scratch,
         x: &[f32],
-        sample: usize,
-        ty: std::ops::Range<usize>,
+        rows: std::ops::Range<usize>,
+        tiles_h: usize,
         tw: usize,
         ep: &Epilogue,
         out: SyncPtr,
     ) {
         let (g, isa) = (&self.g, self.isa);
         let (m, tt) = (W::M, W::T * W::T);
-        let blocks = ty.len() * tw;
+        let blocks = rows.len() * tw;
         let (mr, nr, lanes) = (isa.mr(), isa.nr(), isa.lanes());
         let ldb = ((blocks + SLACK).div_ceil(16) | 1) * 16;
         let len_ph = tw + 1 + SLACK;
@@ -384,11 +386,11 @@ impl WinogradConv {
         s.y.resize(s.y.len().max(m * m * ylen), 0.0);
 
         let plane = g.in_h * g.in_w;
-        let x = &x[sample * g.in_len()..][..g.in_len()];
         for ic in 0..g.in_c {
-            for (rr, by) in ty.clone().enumerate() {
+            for (rr, row) in rows.clone().enumerate() {
+                let (sample, by) = (row / tiles_h, row % tiles_h);
                 let job = InputRow {
-                    x: x[ic * plane..].as_ptr(),
+                    x: x[sample * g.in_len() + ic * plane..].as_ptr(),
                     in_h: g.in_h,
                     in_w: g.in_w,
                     pad_h: g.pad_h,
@@ -444,8 +446,9 @@ impl WinogradConv {
 
         let (oh, ow) = (g.out_h(), g.out_w());
         for oc in 0..g.out_c {
-            let plane_at = (sample * g.out_c + oc) * oh * ow;
-            for (rr, by) in ty.clone().enumerate() {
+            for (rr, row) in rows.clone().enumerate() {
+                let (sample, by) = (row / tiles_h, row % tiles_h);
+                let plane_at = (sample * g.out_c + oc) * oh * ow;
                 let job = OutputRow {
                     c: s.c[oc * ldb + rr * tw..].as_ptr(),
                     xi_stride: g.out_c * ldb,
