@@ -28,11 +28,16 @@ impl PackedConv {
     /// Chooses the algorithm for `g` and packs `weight` (`[out_c, in_c, kh, kw]`) for it.
     pub fn new(g: Conv2d, weight: &[f32]) -> PackedConv {
         let pixels = g.out_h() * g.out_w();
-        if !WinogradConv::supports(&g) || g.in_c < WINOGRAD_MIN_IN_C || pixels < WINOGRAD_MIN_SAMPLE_PIXELS {
+        let small = pixels < WINOGRAD_MIN_PIXELS;
+        if !WinogradConv::supports(&g)
+            || g.in_c < WINOGRAD_MIN_IN_C
+            || pixels < WINOGRAD_MIN_SAMPLE_PIXELS
+            || (small && g.in_c * g.out_c > WINOGRAD_BATCH_MAX_CHANNELS)
+        {
             return PackedConv::Gemm(GemmConv::new(g, weight));
         }
         let winograd = WinogradConv::new(g, weight, WinogradTile::F2x2);
-        if pixels >= WINOGRAD_MIN_PIXELS {
+        if !small {
             return PackedConv::Winograd(winograd);
         }
         PackedConv::ByBatch {
@@ -79,3 +84,6 @@ const WINOGRAD_MIN_SAMPLE_PIXELS: usize = 64;
 /// 8, the whole network 13.2 -> 11.7 ms; vgg16's 512->512 layers at 14x14 lose 2-4 % at batch 2
 /// and gain 2-4 % at batch 4).
 const WINOGRAD_BATCH_PIXELS: usize = 512;
+/// ... but only up to this many `in_c * out_c`: vgg16's 512->512 layers at 14x14 gained at most
+/// 2-4 % and their second packing took its compile time from 55 to 95-145 ms.
+const WINOGRAD_BATCH_MAX_CHANNELS: usize = 256 * 512;
