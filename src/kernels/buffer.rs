@@ -33,10 +33,10 @@ impl WeightBuf {
     pub(crate) fn zeros(len: usize) -> WeightBuf {
         let bytes = len * size_of::<f32>();
         #[cfg(target_os = "linux")]
-        if bytes >= HUGE {
-            if let Some(buf) = WeightBuf::map(len, bytes) {
-                return buf;
-            }
+        if bytes >= HUGE
+            && let Some(buf) = WeightBuf::map(len, bytes)
+        {
+            return buf;
         }
         let layout = Layout::array::<f32>(len).expect("weight buffer size overflows");
         if layout.size() == 0 {
