@@ -330,3 +330,36 @@ fn small_maps_switch_to_winograd_at_larger_batches() {
         }
     }
 }
+
+#[test]
+fn parallel_for_runs_every_task_exactly_once() {
+    use netc::kernels::pool::parallel_for;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for threads in 1..=4 {
+        for count in [0, 1, 2, 3, 7, 64, 1000] {
+            let runs: Vec<AtomicUsize> = (0..count).map(|_| AtomicUsize::new(0)).collect();
+            parallel_for(threads, count, &|i| {
+                // Uneven tasks, so that threads finish their shares at different times and steal.
+                if i % 5 == 0 {
+                    std::hint::black_box((0..2000).sum::<usize>());
+                }
+                runs[i].fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(runs.iter().all(|r| r.load(Ordering::Relaxed) == 1), "{threads} threads, {count} tasks");
+        }
+    }
+    // A call from inside a task runs on its own thread, and completes.
+    let inner = AtomicUsize::new(0);
+    parallel_for(2, 4, &|_| parallel_for(2, 3, &|_| _ = inner.fetch_add(1, Ordering::Relaxed)));
+    assert_eq!(inner.load(Ordering::Relaxed), 12);
+}
+
+#[test]
+fn parallel_for_reraises_a_task_panic() {
+    let result = std::panic::catch_unwind(|| netc::kernels::pool::parallel_for(2, 10, &|i| assert!(i != 7)));
+    assert!(result.is_err());
+    // The pool still works afterwards.
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    netc::kernels::pool::parallel_for(2, 10, &|_| _ = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    assert_eq!(done.load(std::sync::atomic::Ordering::Relaxed), 10);
+}
