@@ -96,6 +96,22 @@ fn reference_conv_stride1_by_hand() {
 }
 
 /// Checks every fast instruction set against the reference on one geometry, all epilogues.
+/// Asserts that `run` (which fills an output of `batch` samples) matches the reference
+/// convolution within 1e-5; `what` names the case.
+fn assert_matches_reference(
+    g: &Conv2d,
+    (batch, x, w, ep): (usize, &[f32], &[f32], &Epilogue),
+    what: &str,
+    run: impl Fn(&mut [f32]),
+) {
+    let mut want = vec![0.0; batch * g.out_len()];
+    reference::conv2d(g, batch, x, w, ep, &mut want, 2);
+    let mut got = vec![f32::NAN; want.len()];
+    run(&mut got);
+    let err = rel_err(&got, &want);
+    assert!(err <= 1e-5, "{what}: relative error {err}");
+}
+
 fn check_conv(rng: &mut Lcg, g: Conv2d, batch: usize, threads: usize) {
     let x = rng.vec(batch * g.in_len());
     let w = rng.vec(g.weight_len());
@@ -107,14 +123,10 @@ fn check_conv(rng: &mut Lcg, g: Conv2d, batch: usize, threads: usize) {
             residual: (epi & 2 != 0).then_some(&residual[..]),
             relu: epi & 4 != 0,
         };
-        let mut want = vec![0.0; batch * g.out_len()];
-        reference::conv2d(&g, batch, &x, &w, &ep, &mut want, threads);
         for isa in isas() {
             let packed = GemmConv::with_isa(g, &w, isa);
-            let mut got = vec![f32::NAN; want.len()];
-            packed.run(batch, &x, &ep, &mut got, threads);
-            let err = rel_err(&got, &want);
-            assert!(err <= 1e-5, "{isa:?} {g:?} batch {batch} epilogue {epi}: relative error {err}");
+            let what = format!("{isa:?} {g:?} batch {batch} epilogue {epi}");
+            assert_matches_reference(&g, (batch, &x, &w, &ep), &what, |out| packed.run(batch, &x, &ep, out, threads));
         }
     }
 }
@@ -320,13 +332,9 @@ fn small_maps_switch_to_winograd_at_larger_batches() {
         let residual = rng.vec(batch * g.out_len());
         let bias = rng.vec(g.out_c);
         let ep = Epilogue { bias: Some(&bias), residual: Some(&residual), relu: true };
-        let mut want = vec![0.0; batch * g.out_len()];
-        reference::conv2d(&g, batch, &x, &w, &ep, &mut want, 2);
         for threads in [1, 2, 3] {
-            let mut got = vec![f32::NAN; want.len()];
-            packed.run(batch, &x, &ep, &mut got, threads);
-            let err = rel_err(&got, &want);
-            assert!(err <= 1e-5, "batch {batch}, {threads} threads: relative error {err}");
+            let what = format!("batch {batch}, {threads} threads");
+            assert_matches_reference(&g, (batch, &x, &w, &ep), &what, |out| packed.run(batch, &x, &ep, out, threads));
         }
     }
 }
