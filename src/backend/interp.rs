@@ -94,8 +94,9 @@ fn execute(step: &Step, batch: usize, arena: &[Vec<f32>], out: &mut [f32], threa
     let x = operand(arena, step, 0, batch);
     let param = |i: usize| step.params.get(i).map(|t| t.data.as_slice());
     match &step.op {
-        Op::Conv { relu, bias, .. } => {
-            let ep = Epilogue { bias: if *bias { param(1) } else { None }, residual: None, relu: *relu };
+        Op::Conv { relu, bias, residual, .. } => {
+            let residual = residual.then(|| operand(arena, step, 1, batch));
+            let ep = Epilogue { bias: if *bias { param(1) } else { None }, residual, relu: *relu };
             k::conv2d(&conv_geometry(step), batch, x, &step.params[0].data, &ep, out, threads);
         }
         Op::Dense { out: out_f, bias, relu, .. } => {

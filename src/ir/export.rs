@@ -12,9 +12,9 @@ fn attrs(op: &Op) -> Value {
             "dims": dims,
             "normalize": normalize.as_ref().map(|n| json!({ "scale": n.scale, "mean": n.mean, "std": n.std })),
         }),
-        Op::Conv { out_c, kernel, stride, pad, bias, relu } => {
-            json!({ "out": out_c, "kernel": kernel, "stride": stride, "pad": pad, "bias": bias, "relu": relu })
-        }
+        Op::Conv { out_c, kernel, stride, pad, bias, residual, relu } => json!({
+            "out": out_c, "kernel": kernel, "stride": stride, "pad": pad, "bias": bias, "residual": residual, "relu": relu,
+        }),
         Op::MaxPool { kernel, stride, pad } | Op::AvgPool { kernel, stride, pad } => {
             json!({ "kernel": kernel, "stride": stride, "pad": pad })
         }

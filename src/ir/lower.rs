@@ -1143,7 +1143,15 @@ impl<'p> Lowerer<'p> {
                     Some(Value::Sym(_)) => 0,
                     _ => int("pad"),
                 };
-                Op::Conv { out_c: int("out"), kernel, stride: int("stride"), pad, bias: boolean("bias"), relu: false }
+                Op::Conv {
+                    out_c: int("out"),
+                    kernel,
+                    stride: int("stride"),
+                    pad,
+                    bias: boolean("bias"),
+                    residual: false,
+                    relu: false,
+                }
             }
             "relu" => Op::Relu,
             "maxpool" => Op::MaxPool { kernel: int("kernel"), stride: int("stride"), pad: int("pad") },

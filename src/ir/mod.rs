@@ -30,13 +30,16 @@ pub enum Op {
         dims: Vec<usize>,
         normalize: Option<Normalize>,
     },
-    /// 2-D convolution with symmetric zero padding; `relu` is set by fusion.
+    /// 2-D convolution with symmetric zero padding. Set by fusion: `residual` adds the node's
+    /// second operand (a tensor of the output's shape) to the sum, and `relu` applies last:
+    /// `relu(conv(x) + bias + residual)`.
     Conv {
         out_c: usize,
         kernel: usize,
         stride: usize,
         pad: usize,
         bias: bool,
+        residual: bool,
         relu: bool,
     },
     Relu,
@@ -92,11 +95,12 @@ impl Op {
             Op::Softmax => "softmax",
             Op::Identity => "identity",
         };
+        let residual = if matches!(self, Op::Conv { residual: true, .. }) { "+add" } else { "" };
         match self {
             Op::Conv { relu: true, .. } | Op::Add { relu: true } | Op::Dense { relu: true, .. } => {
-                format!("{base}+relu")
+                format!("{base}{residual}+relu")
             }
-            _ => base.to_string(),
+            _ => format!("{base}{residual}"),
         }
     }
 }

@@ -4,10 +4,12 @@
 
 mod dce;
 mod fold_batchnorm;
+mod fuse_add;
 mod fuse_relu;
 
 pub use dce::eliminate_dead_nodes;
 pub use fold_batchnorm::fold_batchnorm;
+pub use fuse_add::fuse_add;
 pub use fuse_relu::fuse_relu;
 
 use crate::ir::Graph;
@@ -22,6 +24,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("dead-node elimination", eliminate_dead_nodes),
     ("batchnorm folding", fold_batchnorm),
     ("relu fusion", fuse_relu),
+    ("residual fusion", fuse_add),
 ];
 
 /// Runs all passes until none changes anything.

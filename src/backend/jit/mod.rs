@@ -417,15 +417,16 @@ impl Gen {
     /// row (conv) or block of output channels (dense), run on the thread pool after the input is
     /// padded (conv).
     fn emitted_layer(&mut self, step: &Step, threads: usize, scratch_slot: usize) -> Result<(), JitError> {
-        let (bias, relu) = match step.op {
-            Op::Conv { bias, relu, .. } | Op::Dense { bias, relu, .. } => (bias, relu),
+        let (bias, relu, residual) = match step.op {
+            Op::Conv { bias, relu, residual, .. } => (bias, relu, residual),
+            Op::Dense { bias, relu, .. } => (bias, relu, false),
             _ => unreachable!("only conv and dense have emitted kernels"),
         };
         let out_c = step.shape[0];
         let d = direct::Direct {
             w: self.data.table(direct::pack(&step.params[0].data, out_c)),
             bias: bias.then(|| self.data.table(direct::pack_bias(&step.params[1].data))),
-            relu,
+            relu: relu && !residual,
         };
         let conv = matches!(step.op, Op::Conv { .. }).then(|| conv_geometry(step));
         let pads = conv.is_some_and(|g| direct::scratch_len(&g) > 0);
@@ -450,7 +451,21 @@ impl Gen {
                     None => direct::dense(fx, n_in, out_c, &d, x, out, fx.task),
                 }
             },
-        )
+        )?;
+        if !residual {
+            return Ok(());
+        }
+        // The emitted kernel has no residual epilogue: the fused add (and its ReLU) follows as
+        // an emitted element-wise pass.
+        let n_out = step.shape.iter().product();
+        self.function(|fx, _| {
+            let (out, r) = (fx.slot(step.output), fx.slot(step.inputs[1]));
+            let (out, r) = (Strided::dense(out, n_out), Strided::dense(r, n_out));
+            ops::map(fx, 1, n_out, &[out, r], out, &[], &|fx, ty, xs, _| {
+                let sum = fx.b.ins().fadd(xs[0], xs[1]);
+                if relu { ops::relu(fx, ty, sum) } else { sum }
+            });
+        })
     }
 
     /// Generates a pooling `step`: on one thread, or as tasks over blocks of channels when the
@@ -544,14 +559,15 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, 
     let (n_in, n_out) = (per(&step.in_shapes[0]), per(&step.shape));
     let param = |i: usize| step.params[i].data.clone();
     match &step.op {
-        Op::Conv { bias, relu, .. } => {
+        Op::Conv { bias, relu, residual, .. } => {
             let g = conv_geometry(step);
             let bias = bias.then(|| param(1));
             let conv = PackedConv::new(g, &step.params[0].data);
             let call = env.data.keep(ConvCall { conv, bias, relu: *relu, par: Parallelism::layer(step, threads) });
             let p = fx.addr(call);
+            let residual = if *residual { fx.slot(step.inputs[1]) } else { fx.int(0) };
             let f = env.import(fx, env.imports.conv);
-            fx.b.ins().call(f, &[p, x, out, fx.batch]);
+            fx.b.ins().call(f, &[p, x, out, fx.batch, residual]);
         }
         Op::Dense { out: out_f, bias, relu, .. } => {
             let bias = bias.then(|| param(1));

@@ -28,22 +28,25 @@ pub(super) struct DenseCall {
     pub par: Parallelism,
 }
 
-/// Runs `call` on `batch` samples from `x` into `out`.
+/// Runs `call` on `batch` samples from `x` into `out`, adding `residual` (a tensor of the
+/// output's shape) unless it is null.
 ///
 /// # Safety
-/// `call` must point to a live [`ConvCall`], `x` and `out` to `batch` samples of its input and output.
-unsafe extern "C" fn conv(call: *const ConvCall, x: *const f32, out: *mut f32, batch: usize) {
+/// `call` must point to a live [`ConvCall`], `x`, `out` and a non-null `residual` to `batch`
+/// samples of its input, output and output.
+unsafe extern "C" fn conv(call: *const ConvCall, x: *const f32, out: *mut f32, batch: usize, residual: *const f32) {
     // SAFETY: guaranteed by the caller (the generated code passes arena slots of the right sizes).
-    let (call, x, out) = unsafe {
+    let (call, x, out, residual) = unsafe {
         let call = &*call;
         let g = call.conv.geometry();
         (
             call,
             std::slice::from_raw_parts(x, batch * g.in_len()),
             std::slice::from_raw_parts_mut(out, batch * g.out_len()),
+            (!residual.is_null()).then(|| std::slice::from_raw_parts(residual, batch * g.out_len())),
         )
     };
-    let ep = Epilogue { bias: call.bias.as_deref(), residual: None, relu: call.relu };
+    let ep = Epilogue { bias: call.bias.as_deref(), residual, relu: call.relu };
     call.conv.run(batch, x, &ep, out, call.par.threads(batch));
 }
 
@@ -118,7 +121,12 @@ pub(super) fn signature(name: &str, mut sig: Signature) -> Signature {
         sig.params.push(AbiParam::new(F32));
         sig.returns.push(AbiParam::new(F32));
     } else {
-        sig.params.extend(vec![AbiParam::new(I64); if name == PARALLEL { 7 } else { 4 }]);
+        let params = match name {
+            PARALLEL => 7,
+            CONV => 5,
+            _ => 4,
+        };
+        sig.params.extend(vec![AbiParam::new(I64); params]);
     }
     sig
 }
