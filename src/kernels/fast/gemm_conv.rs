@@ -81,7 +81,9 @@ impl GemmConv {
         GemmConv {
             g,
             view,
-            taps: (view.out_w() < GATHER_MAX_WIDTH).then(|| tap_table(&view)),
+            taps: (view.out_w() < GATHER_MAX_WIDTH
+                && view.kh * view.kw * view.out_h() * view.out_w() <= GATHER_MAX_TABLE)
+                .then(|| tap_table(&view)),
             isa,
             a: PackedA::new(weight, g.out_c, g.in_c * g.kh * g.kw, isa.mr(), KC),
         }
@@ -274,6 +276,9 @@ fn im2col_view(g: Conv2d) -> Conv2d {
 
 /// Output rows narrower than this are packed with a [`tap_table`] rather than by runs.
 const GATHER_MAX_WIDTH: usize = 16;
+/// ... and whose [`tap_table`] has at most this many entries (4 MiB; a tall, narrow map packs by
+/// runs instead).
+const GATHER_MAX_TABLE: usize = 1 << 20;
 
 /// For each kernel tap `(ky, kx)` and output pixel, the offset in an input channel plane that
 /// the tap reads, or `u32::MAX` where it falls on the padding: `[tap][pixel]`.
