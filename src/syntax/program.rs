@@ -22,6 +22,9 @@ pub struct Program {
 struct Seen {
     in_progress: HashSet<PathBuf>,
     done: HashSet<PathBuf>,
+    /// The chain of imports being loaded, outermost first: each file, its name as shown in
+    /// diagnostics, and the import that brought it in (none for the main file).
+    chain: Vec<(PathBuf, String, Option<Span>)>,
 }
 
 /// Imports nested deeper than this are reported rather than followed.
@@ -46,7 +49,8 @@ pub fn load_program(
     program.main = main;
     let mut seen = Seen::default();
     if let Ok(p) = Path::new(main_name).canonicalize() {
-        seen.in_progress.insert(p);
+        seen.in_progress.insert(p.clone());
+        seen.chain.push((p, main_name.to_string(), None));
     }
     load_file(sources, main, main_dir, &mut seen, 0, &mut program, &mut diags);
     (program, diags)
@@ -76,7 +80,9 @@ fn load_file(
             // spelt it (not canonicalized) so that diagnostics show relative paths.
             let full = dir.join(path);
             let sub_dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
+            seen.chain.push((canonical.clone(), full.display().to_string(), Some(*span)));
             load_file(sources, id, &sub_dir, seen, depth + 1, program, diags);
+            seen.chain.pop();
             seen.in_progress.remove(&canonical);
             seen.done.insert(canonical);
         }
@@ -118,15 +124,7 @@ fn open_import(
         return None;
     }
     if !seen.in_progress.insert(canonical.clone()) {
-        diags.push(
-            Diagnostic::error(
-                Code::Import,
-                format!("import cycle: `{path}` is already being imported"),
-                span,
-                "imports a file that imports this one",
-            )
-            .with_help("move the shared blocks into a third file that both import"),
-        );
+        diags.push(cycle(&seen.chain, &canonical, path, span));
         return None;
     }
     match std::fs::read_to_string(&canonical) {
@@ -139,4 +137,28 @@ fn open_import(
             None
         }
     }
+}
+
+/// The diagnostic for an import of `canonical` (written `path`, at `span`) while `chain` is
+/// being loaded: the cycle's files in order, each import on the way labelled.
+fn cycle(chain: &[(PathBuf, String, Option<Span>)], canonical: &Path, path: &str, span: Span) -> Diagnostic {
+    let start = chain.iter().position(|(p, _, _)| p == canonical).unwrap_or(0);
+    let files: Vec<&str> = chain[start..].iter().map(|(_, name, _)| name.as_str()).collect();
+    let mut d = Diagnostic::error(
+        Code::Import,
+        format!("import cycle: `{path}` is already being imported"),
+        span,
+        format!("imports `{}` again", files[0]),
+    );
+    for (k, (_, name, import)) in chain.iter().enumerate().skip(start + 1) {
+        if let Some(import) = import {
+            d = d.with_label(*import, format!("`{}` imports `{name}`", chain[k - 1].1));
+        }
+    }
+    let help = if files.len() == 1 {
+        "remove the import: a file's own blocks are visible in it without one"
+    } else {
+        "move the shared blocks into a third file that both import"
+    };
+    d.with_note(format!("the cycle: {} -> {}", files.join(" -> "), files[0])).with_help(help)
 }
