@@ -127,6 +127,8 @@ struct Lowerer<'p> {
     /// Blocks being expanded, innermost last: detects recursion.
     stack: Vec<(&'p str, Span)>,
     overflowed: bool,
+    /// Imported files that failed to load (their blocks are missing).
+    unloaded: &'p [String],
 }
 
 /// Lowers a parsed program to the IR. Returns the graph (possibly partial) and all diagnostics.
@@ -137,6 +139,7 @@ pub fn lower(program: &Program, options: &LowerOptions) -> (Graph, Vec<Diagnosti
         diags: Vec::new(),
         stack: Vec::new(),
         overflowed: false,
+        unloaded: &program.unloaded,
     };
     // Blocks: later files (imports before the main file) shadow earlier ones (the prelude);
     // within one file a name may be defined once.
@@ -721,6 +724,13 @@ impl<'p> Lowerer<'p> {
                 "tensors must be defined with `let` before use; parameters are those of the enclosing block",
             ),
         };
+        if as_callee && !self.unloaded.is_empty() {
+            let files: Vec<String> = self.unloaded.iter().map(|f| format!("`{f}`")).collect();
+            d = d.with_note(format!(
+                "{} could not be loaded (see its error): a block defined there is unknown until that is fixed",
+                files.join(", ")
+            ));
+        }
         self.diags.push(d);
         None
     }

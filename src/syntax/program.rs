@@ -15,6 +15,9 @@ pub const PRELUDE: &str = include_str!("../../grammar/prelude.net");
 pub struct Program {
     pub files: Vec<(FileId, File)>,
     pub main: FileId,
+    /// Imported files that could not be read or parsed (as named in diagnostics): the blocks
+    /// they define are missing.
+    pub unloaded: Vec<String>,
 }
 
 /// Files being loaded (an import of one of these is a cycle) and files already loaded.
@@ -69,12 +72,15 @@ fn load_file(
         Ok(ast) => ast,
         Err(d) => {
             diags.push(*d);
+            if file != program.main {
+                program.unloaded.push(sources.name(file).to_string());
+            }
             return;
         }
     };
     for item in &ast.items {
         if let Item::Import { path, span } = item
-            && let Some((id, canonical)) = open_import(sources, path, *span, dir, seen, depth, diags)
+            && let Some((id, canonical)) = open_import(sources, path, *span, dir, seen, depth, program, diags)
         {
             // The imported file's own imports resolve against its folder, spelt as the user
             // spelt it (not canonicalized) so that diagnostics show relative paths.
@@ -90,11 +96,33 @@ fn load_file(
     program.files.push((file, ast));
 }
 
+#[allow(clippy::too_many_arguments)]
 fn open_import(
     sources: &mut SourceMap,
     path: &str,
     span: Span,
     dir: &Path,
+    seen: &mut Seen,
+    depth: usize,
+    program: &mut Program,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(FileId, PathBuf)> {
+    let full = dir.join(path);
+    let opened = open_checked(sources, path, span, &full, seen, depth, diags);
+    let known = |c: &PathBuf| seen.done.contains(c) || seen.in_progress.contains(c);
+    if opened.is_none() && !full.canonicalize().is_ok_and(|c| known(&c)) {
+        program.unloaded.push(full.display().to_string());
+    }
+    opened
+}
+
+/// Opens the file an import names, or reports why it cannot (too deep, missing, a cycle,
+/// unreadable); `None` too for a file loaded already.
+fn open_checked(
+    sources: &mut SourceMap,
+    path: &str,
+    span: Span,
+    full: &Path,
     seen: &mut Seen,
     depth: usize,
     diags: &mut Vec<Diagnostic>,
@@ -108,7 +136,6 @@ fn open_import(
         ));
         return None;
     }
-    let full = dir.join(path);
     let canonical = match full.canonicalize() {
         Ok(c) => c,
         Err(e) => {
@@ -133,6 +160,7 @@ fn open_import(
             Some((id, canonical))
         }
         Err(e) => {
+            seen.in_progress.remove(&canonical);
             diags.push(Diagnostic::error(Code::Import, format!("cannot read `{path}`: {e}"), span, "imported here"));
             None
         }
