@@ -4,11 +4,9 @@
 //! A convolution whose ReLU comes before the add (`conv -> relu -> add`) is left as it is: the
 //! epilogue adds before the ReLU.
 
-use super::sole_user;
+use super::{replace, sole_user};
 use crate::ir::{Graph, Op};
 use crate::weights::Weights;
-use petgraph::Direction;
-use petgraph::visit::EdgeRef;
 
 /// Fuses every two-operand add into an operand that is a convolution read only by it.
 pub fn fuse_add(graph: &mut Graph, _weights: &mut Weights) -> bool {
@@ -27,19 +25,9 @@ pub fn fuse_add(graph: &mut Graph, _weights: &mut Weights) -> bool {
         if let Op::Conv { residual, relu: conv_relu, .. } = &mut graph.g[conv].op {
             (*residual, *conv_relu) = (true, relu);
         }
-        // The convolution takes the add's place: the other operand becomes its residual, the
-        // add's users and output role become its own.
+        // The convolution takes the add's place; the other operand becomes its residual.
         graph.g.add_edge(other, conv, 1);
-        let users: Vec<_> = graph.g.edges_directed(a, Direction::Outgoing).map(|e| (e.target(), *e.weight())).collect();
-        for (dst, slot) in users {
-            graph.g.add_edge(conv, dst, slot);
-        }
-        for o in &mut graph.outputs {
-            if o.node == a {
-                o.node = conv;
-            }
-        }
-        graph.g.remove_node(a);
+        replace(graph, a, conv);
         changed = true;
     }
     changed

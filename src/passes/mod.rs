@@ -35,20 +35,25 @@ pub fn optimize(graph: &mut Graph, weights: &mut Weights) {
 /// Removes `n`, which has exactly one operand, sending its users to that operand instead.
 pub(crate) fn bypass(graph: &mut Graph, n: NodeIndex) {
     let src = graph.inputs_of(n)[0];
+    replace(graph, n, src);
+}
+
+/// Removes `old`, giving its users (and its place among the network outputs) to `new`.
+pub(crate) fn replace(graph: &mut Graph, old: NodeIndex, new: NodeIndex) {
     let out_edges: Vec<(NodeIndex, usize)> = graph
         .g
-        .edges_directed(n, petgraph::Direction::Outgoing)
+        .edges_directed(old, petgraph::Direction::Outgoing)
         .map(|e| (petgraph::visit::EdgeRef::target(&e), *e.weight()))
         .collect();
     for (dst, slot) in out_edges {
-        graph.g.add_edge(src, dst, slot);
+        graph.g.add_edge(new, dst, slot);
     }
     for o in &mut graph.outputs {
-        if o.node == n {
-            o.node = src;
+        if o.node == old {
+            o.node = new;
         }
     }
-    graph.g.remove_node(n);
+    graph.g.remove_node(old);
 }
 
 /// The single user of `n`, if it has exactly one and is not a network output.
