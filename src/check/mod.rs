@@ -8,7 +8,7 @@ mod table;
 pub use rules::window_out;
 pub use table::{LayerRow, Table, human_flops, layer_table, thousands};
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Label};
 use crate::ir::Graph;
 
 /// Largest number of elements one sample's tensor may have.
@@ -22,7 +22,15 @@ pub fn check(graph: &mut Graph) -> Vec<Diagnostic> {
         if inputs.iter().any(Vec::is_empty) {
             continue;
         }
+        let first = diags.len();
         let shape = rules::infer(&graph.g[n], &inputs, &mut diags);
+        // An error in a block's body is reported where the block writes it; say which call
+        // (innermost first) produced the failing instance.
+        for d in &mut diags[first..] {
+            for (name, call) in graph.g[n].calls.iter().rev() {
+                d.secondary.push(Label { span: *call, message: format!("in this `{name}`") });
+            }
+        }
         graph.g[n].shape = shape;
     }
     diags

@@ -516,7 +516,9 @@ impl<'p> Lowerer<'p> {
             }
             return None;
         }
-        Some(self.graph.add(Node::new(op, path, span), inputs))
+        let mut node = Node::new(op, path, span);
+        node.calls = self.stack.iter().map(|&(name, call)| (name.to_string(), call)).collect();
+        Some(self.graph.add(node, inputs))
     }
 
     /// Lowers a chain. `implicit` is the tensor a chain starting with a layer call applies to.

@@ -135,11 +135,14 @@ pub struct Node {
     pub skip: Option<SkipKind>,
     /// Per-sample output shape, filled in by the checker.
     pub shape: Vec<usize>,
+    /// The block calls this node was expanded from, outermost first (empty outside blocks):
+    /// the block's name and where it was called.
+    pub calls: Vec<(String, Span)>,
 }
 
 impl Node {
     pub fn new(op: Op, path: String, span: Span) -> Node {
-        Node { op, path, span, operands: Vec::new(), skip: None, shape: Vec::new() }
+        Node { op, path, span, operands: Vec::new(), skip: None, shape: Vec::new(), calls: Vec::new() }
     }
 }
 
