@@ -30,8 +30,13 @@ pub fn compile_source(name: &str, source: String, dir: &Path, options: &LowerOpt
     if has_errors(&diagnostics) {
         diagnostics.retain(|d| d.code != Code::UnusedTensor);
     }
-    // Errors first, then in source order, so output is stable.
-    diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.primary.span.file, d.primary.span.start));
+    // Errors first; the main file's last, since its errors may follow from an imported file's
+    // (a block that failed to load); then in source order, so output is stable.
+    let main = program.main;
+    diagnostics.sort_by_key(|d| {
+        let file = d.primary.span.file;
+        (std::cmp::Reverse(d.severity), file == main, file, d.primary.span.start)
+    });
     Compilation { sources, graph, diagnostics }
 }
 
