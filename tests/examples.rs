@@ -32,33 +32,29 @@ fn example_outputs() {
     });
 }
 
-/// The last line of the table: `total: N layers, P parameters, F`.
-fn totals_line(name: &str) -> String {
+/// Checks example `name` and asserts its parameter and FLOP totals, in the table's numbers and
+/// in its last line (`total: N layers, P parameters, F`); returns the table.
+fn assert_totals(name: &str, params: u64, params_text: &str, flops_text: &str) -> netc::check::Table {
     let c = check_example(name);
     assert!(c.diagnostics.is_empty(), "{name} should check cleanly:\n{}", render(&c));
-    let table = netc::check::layer_table(&c.graph).render();
-    table.lines().last().unwrap().to_string()
+    let t = netc::check::layer_table(&c.graph);
+    assert_eq!(t.total_params, params);
+    assert_eq!(netc::check::human_flops(t.total_flops), flops_text);
+    let rendered = t.render();
+    let line = rendered.lines().last().unwrap();
+    assert!(line.ends_with(&format!(" {params_text} parameters, {flops_text}")), "{line}");
+    t
 }
 
 #[test]
 fn seed_keras_totals() {
-    let c = check_example("seed_keras.net");
-    let t = netc::check::layer_table(&c.graph);
-    assert_eq!(t.total_params, 20_319_552);
-    assert_eq!(netc::check::human_flops(t.total_flops), "28.38 GFLOPs");
-    let line = totals_line("seed_keras.net");
-    assert!(line.ends_with(" 20,319,552 parameters, 28.38 GFLOPs"), "{line}");
+    assert_totals("seed_keras.net", 20_319_552, "20,319,552", "28.38 GFLOPs");
 }
 
 #[test]
 fn resvgg9_totals() {
-    let c = check_example("resvgg9.net");
-    let t = netc::check::layer_table(&c.graph);
-    assert_eq!(t.total_params, 6_570_890);
-    assert_eq!(netc::check::human_flops(t.total_flops), "758.52 MFLOPs");
+    let t = assert_totals("resvgg9.net", 6_570_890, "6,570,890", "758.52 MFLOPs");
     assert_eq!((t.total_flops as f64 / 1e9 * 1e4).round() / 1e4, 0.7585);
-    let line = totals_line("resvgg9.net");
-    assert!(line.ends_with(" 6,570,890 parameters, 758.52 MFLOPs"), "{line}");
 }
 
 #[test]

@@ -179,21 +179,26 @@ fn report(failures: &[(PathBuf, String, String)]) {
     }
 }
 
-/// Checks every prefix (cut at every char boundary) of every file in `dirs`.
-fn every_prefix_of(dirs: &'static [&'static str]) {
-    let failures = on_thread(|| {
-        let mut failures = Vec::new();
-        for (rel, src) in corpus_in(dirs) {
-            for cut in (0..=src.len()).filter(|&i| src.is_char_boundary(i)) {
-                let input = src[..cut].to_string();
-                if let Err(msg) = survives(&rel, input.clone()) {
-                    failures.push((rel.clone(), input, msg));
-                }
-            }
-        }
-        failures
+/// Checks every input `inputs` makes (each named after the file it derives from) on a thread
+/// with a small stack, and panics with the first that panicked netc. The inputs are made on that
+/// thread, one at a time, so that large families need not be held in memory.
+fn all_survive<I: Iterator<Item = (PathBuf, String)>>(inputs: impl FnOnce() -> I + Send + 'static) {
+    let failures = on_thread(move || {
+        inputs()
+            .filter_map(|(rel, input)| survives(&rel, input.clone()).err().map(|msg| (rel, input, msg)))
+            .collect::<Vec<_>>()
     });
     report(&failures);
+}
+
+/// Checks every prefix (cut at every char boundary) of every file in `dirs`.
+fn every_prefix_of(dirs: &'static [&'static str]) {
+    all_survive(|| {
+        corpus_in(dirs).into_iter().flat_map(|(rel, src)| {
+            let cuts: Vec<usize> = (0..=src.len()).filter(|&i| src.is_char_boundary(i)).collect();
+            cuts.into_iter().map(move |cut| (rel.clone(), src[..cut].to_string()))
+        })
+    });
 }
 
 #[test]
@@ -215,24 +220,21 @@ fn garble_rounds() -> usize {
 #[test]
 fn garbled_inputs_check_without_panicking() {
     let per_file = garble_rounds();
-    let failures = on_thread(move || {
-        let mut failures = Vec::new();
+    all_survive(move || {
         let mut rng = Lcg(0x5eed);
-        for (rel, src) in corpus() {
-            for round in 0..per_file {
-                // Some inputs get several edits on top of each other.
-                let mut input = garble(&src, &mut rng);
-                for _ in 0..round % 4 {
-                    input = garble(&input, &mut rng);
-                }
-                if let Err(msg) = survives(&rel, input.clone()) {
-                    failures.push((rel.clone(), input, msg));
-                }
-            }
-        }
-        failures
+        corpus().into_iter().flat_map(move |(rel, src)| {
+            (0..per_file)
+                .map(|round| {
+                    // Some inputs get several edits on top of each other.
+                    let mut input = garble(&src, &mut rng);
+                    for _ in 0..round % 4 {
+                        input = garble(&input, &mut rng);
+                    }
+                    (rel.clone(), input)
+                })
+                .collect::<Vec<_>>()
+        })
     });
-    report(&failures);
 }
 
 #[test]
@@ -276,13 +278,7 @@ fn odd_inputs_check_without_panicking() {
         "import \"lib\"\ninput x: 3x32x32\noutput x".to_string(),
         "import \"odd.net\"\ninput x: 3x32x32\noutput x".to_string(),
     ];
-    let failures = on_thread(move || {
-        cases
-            .into_iter()
-            .filter_map(|src| survives(rel, src.clone()).err().map(|msg| (rel.to_path_buf(), src, msg)))
-            .collect::<Vec<_>>()
-    });
-    report(&failures);
+    all_survive(move || cases.into_iter().map(move |src| (rel.to_path_buf(), src)));
 }
 
 /// `input x: 16x8x8` and a chain of `layers` layers (conv and relu alternating).
