@@ -116,11 +116,16 @@ fn cli_exit_codes() {
     assert_eq!(bad_shape.status.code(), Some(2));
 }
 
+/// Runs netc with `args`, expects exit code `code`, and parses its JSON output.
+fn json_of(args: &[&str], code: i32) -> Value {
+    let out = netc(args);
+    assert_eq!(out.status.code(), Some(code), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
 #[test]
 fn cli_input_shape_override() {
-    let out = netc(&["check", "examples/vgg16.net", "--input-shape", "3x32x32", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let v = json_of(&["check", "examples/vgg16.net", "--input-shape", "3x32x32", "--format", "json"], 0);
     let first = &v["network"]["layers"][0];
     assert_eq!(first["op"], "input");
     assert_eq!(first["shape"], serde_json::json!([3, 32, 32]));
@@ -128,9 +133,7 @@ fn cli_input_shape_override() {
 
 #[test]
 fn cli_json_on_success() {
-    let out = netc(&["check", "examples/resvgg9.net", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let v = json_of(&["check", "examples/resvgg9.net", "--format", "json"], 0);
     assert_eq!(v["ok"], true);
     assert_eq!(v["diagnostics"], serde_json::json!([]));
     let layers = v["network"]["layers"].as_array().expect("layers");
@@ -155,9 +158,7 @@ fn cli_json_on_success() {
 
 #[test]
 fn cli_json_on_errors() {
-    let out = netc(&["check", "examples/seed_torch.net", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(1));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let v = json_of(&["check", "examples/seed_torch.net", "--format", "json"], 1);
     assert_eq!(v["ok"], false);
     assert!(v.get("network").is_none() && v.get("totals").is_none());
     let diags = v["diagnostics"].as_array().expect("diagnostics");
