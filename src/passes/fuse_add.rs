@@ -12,7 +12,7 @@ use crate::weights::Weights;
 pub fn fuse_add(graph: &mut Graph, _weights: &mut Weights) -> bool {
     let mut changed = false;
     for a in graph.topo_order() {
-        let Some(Op::Add { relu }) = graph.g.node_weight(a).map(|n| n.op.clone()) else { continue };
+        let Some(&Op::Add { relu }) = graph.g.node_weight(a).map(|n| &n.op) else { continue };
         let operands = graph.inputs_of(a);
         if operands.len() != 2 || operands[0] == operands[1] {
             continue;

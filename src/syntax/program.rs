@@ -108,16 +108,15 @@ fn open_import(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(FileId, PathBuf)> {
     let full = dir.join(path);
-    let opened = open_checked(sources, path, span, &full, seen, depth, diags);
-    let known = |c: &PathBuf| seen.done.contains(c) || seen.in_progress.contains(c);
-    if opened.is_none() && !full.canonicalize().is_ok_and(|c| known(&c)) {
+    open_checked(sources, path, span, &full, seen, depth, diags).unwrap_or_else(|()| {
         program.unloaded.push(full.display().to_string());
-    }
-    opened
+        None
+    })
 }
 
-/// Opens the file an import names, or reports why it cannot (too deep, missing, a cycle,
-/// unreadable); `None` too for a file loaded already.
+/// Opens the file an import names: `Ok(Some)` for a file to load, `Ok(None)` for one loaded
+/// or being loaded already (a cycle is reported), `Err` when it cannot be loaded (too deep,
+/// missing, unreadable; reported).
 fn open_checked(
     sources: &mut SourceMap,
     path: &str,
@@ -126,7 +125,7 @@ fn open_checked(
     seen: &mut Seen,
     depth: usize,
     diags: &mut Vec<Diagnostic>,
-) -> Option<(FileId, PathBuf)> {
+) -> Result<Option<(FileId, PathBuf)>, ()> {
     if depth >= MAX_IMPORT_DEPTH {
         diags.push(Diagnostic::error(
             Code::Import,
@@ -134,7 +133,7 @@ fn open_checked(
             span,
             "this import is too deep",
         ));
-        return None;
+        return Err(());
     }
     let canonical = match full.canonicalize() {
         Ok(c) => c,
@@ -144,25 +143,25 @@ fn open_checked(
                     .with_note(format!("looked for {}", full.display()))
                     .with_help("import paths are relative to the importing file's folder"),
             );
-            return None;
+            return Err(());
         }
     };
     if seen.done.contains(&canonical) {
-        return None;
+        return Ok(None);
     }
     if !seen.in_progress.insert(canonical.clone()) {
         diags.push(cycle(&seen.chain, &canonical, path, span));
-        return None;
+        return Ok(None);
     }
     match std::fs::read_to_string(&canonical) {
         Ok(text) => {
             let id = sources.add(full.display().to_string(), text);
-            Some((id, canonical))
+            Ok(Some((id, canonical)))
         }
         Err(e) => {
             seen.in_progress.remove(&canonical);
             diags.push(Diagnostic::error(Code::Import, format!("cannot read `{path}`: {e}"), span, "imported here"));
-            None
+            Err(())
         }
     }
 }
