@@ -461,10 +461,7 @@ impl Gen {
         self.function(|fx, _| {
             let (out, r) = (fx.slot(step.output), fx.slot(step.inputs[1]));
             let (out, r) = (Strided::dense(out, n_out), Strided::dense(r, n_out));
-            ops::map(fx, 1, n_out, &[out, r], out, &[], &|fx, ty, xs, _| {
-                let sum = fx.b.ins().fadd(xs[0], xs[1]);
-                if relu { ops::relu(fx, ty, sum) } else { sum }
-            });
+            ops::add(fx, n_out, &[out, r], out, relu);
         })
     }
 
@@ -613,14 +610,7 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, 
                 let p = fx.slot(s);
                 srcs.push(Strided::dense(p, n_in));
             }
-            let relu = *relu;
-            ops::map(fx, 1, n_in, &srcs, Strided::dense(out, n_out), &[], &|fx, ty, xs, _| {
-                let mut acc = xs[0];
-                for &y in &xs[1..] {
-                    acc = fx.b.ins().fadd(acc, y);
-                }
-                if relu { ops::relu(fx, ty, acc) } else { acc }
-            });
+            ops::add(fx, n_in, &srcs, Strided::dense(out, n_out), *relu);
         }
         Op::Concat => {
             let mut offset = 0;

@@ -79,6 +79,18 @@ pub(super) fn relu(fx: &mut Fx, ty: Type, x: Value) -> Value {
     fx.max(x, zero)
 }
 
+/// `dst = srcs[0] + srcs[1] + ...` (left to right, like the interpreter) over `n` floats per
+/// sample, then the ReLU if `relu`.
+pub(super) fn add(fx: &mut Fx, n: usize, srcs: &[Strided], dst: Strided, relu: bool) {
+    map(fx, 1, n, srcs, dst, &[], &|fx, ty, xs, _| {
+        let mut acc = xs[0];
+        for &y in &xs[1..] {
+            acc = fx.b.ins().fadd(acc, y);
+        }
+        if relu { self::relu(fx, ty, acc) } else { acc }
+    });
+}
+
 /// Copies `per_sample` floats of every sample from `src` to `dst`.
 pub(super) fn copy(fx: &mut Fx, per_sample: usize, src: Strided, dst: Strided) {
     map(fx, 1, per_sample, &[src], dst, &[], &|_, _, xs, _| xs[0]);
