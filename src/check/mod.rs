@@ -6,7 +6,7 @@ mod rules;
 mod table;
 
 pub use rules::window_out;
-pub use table::{LayerRow, Table, human_flops, layer_table, thousands};
+pub use table::{LayerRow, Table, flops, human_flops, layer_table, thousands};
 
 use crate::diag::{Diagnostic, Label};
 use crate::ir::Graph;

@@ -39,6 +39,12 @@ fn cost(op: &Op, input: &[usize], output: &[usize]) -> (u64, u64) {
     }
 }
 
+/// FLOPs of one node (2 per multiply-add of a conv or dense layer, 0 for other operations) given
+/// its input and output shapes.
+pub fn flops(op: &Op, input: &[usize], output: &[usize]) -> u64 {
+    cost(op, input, output).1
+}
+
 /// The table of a checked graph, in topological order.
 pub fn layer_table(graph: &Graph) -> Table {
     let mut rows = Vec::new();
