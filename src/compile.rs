@@ -3,7 +3,8 @@
 use crate::check;
 use crate::diag::{Code, Diagnostic, has_errors};
 use crate::ir::{self, Graph, LowerOptions};
-use crate::syntax::{SourceMap, load_program};
+use crate::source::SourceMap;
+use crate::syntax::load_program;
 use std::path::Path;
 
 /// A compiled (checked) network with the sources its diagnostics point into.

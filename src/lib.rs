@@ -15,6 +15,7 @@ pub mod kernels;
 pub mod passes;
 pub mod plan;
 pub mod run;
+pub mod source;
 pub mod syntax;
 pub mod tensor;
 pub mod weights;

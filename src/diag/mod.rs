@@ -7,7 +7,7 @@ mod render;
 pub use codes::{Code, lookup_code};
 pub use render::{render_human, to_json};
 
-use crate::syntax::Span;
+use crate::source::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

@@ -1,7 +1,7 @@
 //! Rendering diagnostics: rustc-style text via codespan-reporting, or JSON.
 
 use super::{Diagnostic, Severity};
-use crate::syntax::{SourceMap, Span};
+use crate::source::{SourceMap, Span};
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel};
 use codespan_reporting::term::{self, Config, termcolor::Buffer};
 use serde_json::{Value, json};

@@ -7,7 +7,8 @@ use super::builtins::{self, Builtin, Default, Ty};
 use super::{Graph, Node, Normalize, Op, Operand, Output, SkipKind};
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{self, Arg, BinOp, BlockDef, Chain, Expr, ExprKind, Item, Stage};
-use crate::syntax::{Program, Span};
+use crate::source::Span;
+use crate::syntax::Program;
 use petgraph::stable_graph::NodeIndex;
 use std::collections::HashMap;
 

@@ -9,7 +9,7 @@ pub use builtins::{BUILTINS, Builtin};
 pub use export::graph_json;
 pub use lower::{LowerOptions, lower};
 
-use crate::syntax::Span;
+use crate::source::Span;
 use petgraph::Direction;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;

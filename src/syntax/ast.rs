@@ -1,6 +1,6 @@
 //! The typed syntax tree of a `.net` file. Every node keeps its [`Span`].
 
-use super::Span;
+use crate::source::Span;
 
 /// An identifier with where it was written.
 #[derive(Clone, Debug, PartialEq)]

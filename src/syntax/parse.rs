@@ -1,7 +1,7 @@
 //! pest pairs -> typed AST. Syntax errors become E0001 diagnostics with the expected tokens in words.
 
 use super::ast::*;
-use super::{FileId, Span};
+use crate::source::{FileId, Span};
 use crate::diag::{Code, Diagnostic};
 use pest::Parser;
 use pest::iterators::Pair;

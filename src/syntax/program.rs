@@ -1,7 +1,8 @@
 //! Loading a program: the prelude, the user's file and, transitively, the files it imports.
 
 use super::ast::{File, Item};
-use super::{FileId, SourceMap, Span, parse_file};
+use super::parse_file;
+use crate::source::{FileId, SourceMap, Span};
 use crate::diag::{Code, Diagnostic};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

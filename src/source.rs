@@ -1,4 +1,5 @@
-//! Source files and byte spans into them.
+//! Source files and byte spans into them: the vocabulary below every other module (diagnostics,
+//! the parser and the IR all point into sources with these).
 
 use codespan_reporting::files::{Error as FilesError, Files, SimpleFile};
 use std::ops::Range;
