@@ -341,7 +341,7 @@ fn small_maps_switch_to_winograd_at_larger_batches() {
 
 #[test]
 fn parallel_for_runs_every_task_exactly_once() {
-    use netc::kernels::pool::parallel_for;
+    use netc::kernels::threads::parallel_for;
     use std::sync::atomic::{AtomicUsize, Ordering};
     for threads in 1..=4 {
         for count in [0, 1, 2, 3, 7, 64, 1000] {
@@ -364,10 +364,10 @@ fn parallel_for_runs_every_task_exactly_once() {
 
 #[test]
 fn parallel_for_reraises_a_task_panic() {
-    let result = std::panic::catch_unwind(|| netc::kernels::pool::parallel_for(2, 10, &|i| assert!(i != 7)));
+    let result = std::panic::catch_unwind(|| netc::kernels::threads::parallel_for(2, 10, &|i| assert!(i != 7)));
     assert!(result.is_err());
     // The pool still works afterwards.
     let done = std::sync::atomic::AtomicUsize::new(0);
-    netc::kernels::pool::parallel_for(2, 10, &|_| _ = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    netc::kernels::threads::parallel_for(2, 10, &|_| _ = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     assert_eq!(done.load(std::sync::atomic::Ordering::Relaxed), 10);
 }

@@ -13,7 +13,7 @@ mod buffer;
 pub mod fast;
 mod geometry;
 mod peak;
-pub mod pool;
+pub mod threads;
 pub mod reference;
 
 pub use fast::{PackedConv, PackedDense};

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use super::fast::Isa;
 use super::fast::simd::{Simd, isa_entry};
-use super::pool::parallel_for;
+use super::threads::parallel_for;
 
 /// Independent accumulator chains: enough to cover FMA latency times issue width.
 const CHAINS: usize = 16;

@@ -4,7 +4,7 @@
 //! its prepared layer, which the back end owns for as long as the code exists.
 
 use super::Parallelism;
-use crate::kernels::pool::parallel_for;
+use crate::kernels::threads::parallel_for;
 use crate::kernels::{Epilogue, PackedConv, PackedDense};
 use cranelift_codegen::ir::types::{F32, I64};
 use cranelift_codegen::ir::{AbiParam, Signature};

@@ -2,7 +2,7 @@
 //! for `ROWS` rows at once so that every input vector loaded feeds `ROWS` FMAs.
 
 use super::simd::{Isa, Simd, isa_entry};
-use crate::kernels::pool::{SyncPtr, parallel_for};
+use crate::kernels::threads::{SyncPtr, parallel_for};
 
 /// Weight rows per dot-product group.
 const ROWS: usize = 8;

@@ -17,7 +17,7 @@ use std::ops::Range;
 use super::gemm::{PackedA, Tile, run_tile};
 use super::simd::Isa;
 use crate::kernels::geometry::valid_range;
-use crate::kernels::pool::{SyncPtr, parallel_for};
+use crate::kernels::threads::{SyncPtr, parallel_for};
 use crate::kernels::{Conv2d, Epilogue};
 
 /// Largest K block: `KC * NR` floats of B should stay in L1.

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use super::gemm::{PackedA, Tile, contiguous_cols, run_tile};
 use super::simd::{Isa, Simd, isa_entry};
-use crate::kernels::pool::{SyncPtr, parallel_for};
+use crate::kernels::threads::{SyncPtr, parallel_for};
 use crate::kernels::{Conv2d, Epilogue};
 
 /// Output block size of the Winograd variant.

@@ -1,7 +1,7 @@
 //! Direct 2-D convolution.
 
 use crate::kernels::geometry::valid_range;
-use crate::kernels::pool::{SyncPtr, parallel_for};
+use crate::kernels::threads::{SyncPtr, parallel_for};
 use crate::kernels::{Conv2d, Epilogue};
 
 /// Output channels per task. A task reads its whole input sample, so stride-1 convolutions build
