@@ -1,17 +1,21 @@
 //! netc: a compiler for hand-written convolutional networks.
 //!
-//! Data flows one way: text ([`syntax`]) -> IR ([`ir`]) -> checked IR ([`check`]) ->
-//! optimized IR ([`passes`]) -> execution plan ([`plan`]) -> back ends.
-//! [`compile`] runs the front half in one call; [`diag`] renders what went wrong.
+//! Data flows one way: text ([`syntax`]) -> IR ([`ir`], made of [`ops`]) -> checked IR
+//! ([`check`]) -> optimized IR ([`passes`]) -> execution plan ([`plan`]) -> back ends.
+//! [`compile`] runs the front half in one call; [`diag`] renders what went wrong; [`commands`]
+//! is the command line. The book's contributor chapter documents the layering, which
+//! `tests/layering.rs` enforces.
 
 pub mod backend;
 pub mod bench;
 pub mod check;
+pub mod commands;
 pub mod compile;
 pub mod diag;
 pub mod io;
 pub mod ir;
 pub mod kernels;
+pub mod ops;
 pub mod passes;
 pub mod plan;
 pub mod run;

@@ -1,7 +1,8 @@
 //! The execution plan: an optimized graph as a list of steps reading and writing arena slots,
 //! with buffers reused by liveness (static memory planning). Both back ends execute plans.
 
-use crate::ir::{Graph, Normalize, Op};
+use crate::ir::{Graph, Op};
+use crate::ops::{Eval, Input, Layer};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 
@@ -22,33 +23,51 @@ pub struct Step {
     pub params: Vec<Tensor>,
 }
 
-/// A network input: where the caller's data goes and how it is normalized on the way.
+impl Step {
+    /// Floats of operand `i` for `batch` samples.
+    pub fn input_len(&self, i: usize, batch: usize) -> usize {
+        self.in_shapes[i].iter().product::<usize>() * batch
+    }
+
+    /// Floats of the result for `batch` samples.
+    pub fn output_len(&self, batch: usize) -> usize {
+        self.shape.iter().product::<usize>() * batch
+    }
+
+    /// Runs the step's reference kernel on `batch` samples of its operands into `out`.
+    pub fn eval(&self, batch: usize, threads: usize, inputs: &[&[f32]], out: &mut [f32]) {
+        let (in_shapes, shape, params) = (&self.in_shapes, &self.shape, &self.params);
+        self.op.eval(Eval { batch, threads, inputs, in_shapes, shape, params, out });
+    }
+}
+
+/// A network input: where the caller's data goes, and how it is loaded (the input op).
 #[derive(Clone, Debug)]
 pub struct PlanInput {
-    pub name: String,
+    pub op: Input,
     pub slot: usize,
-    pub shape: Vec<usize>,
-    pub normalize: Option<Normalize>,
 }
 
 impl PlanInput {
-    /// Copies raw input values into the input slot, applying the declared normalization.
-    pub fn load(&self, raw: &[f32], dst: &mut [f32]) {
-        let dst = &mut dst[..raw.len()];
-        match &self.normalize {
-            None => dst.copy_from_slice(raw),
-            Some(nm) => {
-                let c = self.shape[0];
-                let hw: usize = self.shape.iter().skip(1).product();
-                for (i, (d, s)) in dst.chunks_mut(hw).zip(raw.chunks(hw)).enumerate() {
-                    let ch = i % c;
-                    let (scale, mean, std) = (nm.scale, nm.mean[ch], nm.std[ch]);
-                    for (d, &s) in d.iter_mut().zip(s) {
-                        *d = (s * scale - mean) / std;
-                    }
-                }
-            }
-        }
+    /// Per-sample shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.op.dims
+    }
+
+    /// Copies `batch` samples of raw input values into the input slot `dst`, applying the
+    /// declared normalization.
+    pub fn load(&self, batch: usize, raw: &[f32], dst: &mut [f32]) {
+        let shape = [self.op.dims.clone()];
+        let out = &mut dst[..raw.len()];
+        self.op.eval(Eval {
+            batch,
+            threads: 1,
+            inputs: &[raw],
+            in_shapes: &shape,
+            shape: &self.op.dims,
+            params: &[],
+            out,
+        });
     }
 }
 
@@ -66,7 +85,8 @@ impl Plan {
     /// Plans a checked, optimized graph whose weights have been validated.
     pub fn new(graph: &Graph, weights: &Weights) -> Plan {
         let order = graph.topo_order();
-        let position = |n| order.iter().position(|&m| m == n).unwrap_or(usize::MAX);
+        let positions: std::collections::HashMap<_, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let position = |n| positions[&n];
         // Last step reading each node (outputs live to the end).
         let mut last_use: Vec<usize> = order.iter().map(|&n| position(n)).collect();
         for (i, &n) in order.iter().enumerate() {
@@ -111,20 +131,15 @@ impl Plan {
             };
             slot_of[i] = slot;
             live.push(i);
-            if let Op::Input { name, dims, normalize } = &node.op {
-                plan.inputs.push(PlanInput {
-                    name: name.clone(),
-                    slot,
-                    shape: dims.clone(),
-                    normalize: normalize.clone(),
-                });
+            if let Op::Input(op) = &node.op {
+                plan.inputs.push(PlanInput { op: op.clone(), slot });
                 continue;
             }
             let operands = graph.inputs_of(n);
             let params = graph
                 .weight_specs(n)
                 .into_iter()
-                .map(|(name, shape)| weights.get(&name).cloned().unwrap_or_else(|| Tensor::zeros(&shape)))
+                .map(|w| weights.get(&w.name).cloned().unwrap_or_else(|| Tensor::zeros(&w.shape)))
                 .collect();
             plan.steps.push(Step {
                 path: node.path.clone(),
@@ -148,9 +163,9 @@ impl Plan {
         self.inputs
             .iter()
             .map(|i| {
-                let shape: Vec<usize> = std::iter::once(batch).chain(i.shape.iter().copied()).collect();
+                let shape: Vec<usize> = std::iter::once(batch).chain(i.shape().iter().copied()).collect();
                 let n = shape.iter().product();
-                Tensor::from_vec(&shape, crate::weights::units(&i.name, seed, n).map(|u| u as f32).collect())
+                Tensor::from_vec(&shape, crate::weights::units(&i.op.name, seed, n).map(|u| u as f32).collect())
             })
             .collect()
     }
@@ -162,7 +177,7 @@ impl Plan {
         p.steps.truncate(n);
         p.outputs = match p.steps.last() {
             Some(s) => vec![(s.output, s.shape.clone())],
-            None => p.inputs.iter().map(|i| (i.slot, i.shape.clone())).collect(),
+            None => p.inputs.iter().map(|i| (i.slot, i.shape().to_vec())).collect(),
         };
         p
     }
@@ -186,7 +201,7 @@ impl Plan {
 
     /// Bytes the activations would take with one buffer per tensor (no reuse), for comparison.
     pub fn unplanned_bytes(&self, batch: usize) -> usize {
-        let per_sample: usize = self.inputs.iter().map(|i| i.shape.iter().product::<usize>()).sum::<usize>()
+        let per_sample: usize = self.inputs.iter().map(|i| i.shape().iter().product::<usize>()).sum::<usize>()
             + self.steps.iter().map(|s| s.shape.iter().product::<usize>()).sum::<usize>();
         per_sample * batch * std::mem::size_of::<f32>()
     }

@@ -1,14 +1,63 @@
-//! Running a checked network: optimizing it with its weights, preparing input batches from
-//! `.npy` arrays, and reading results. The CLI's `run` and `bench` are thin over this.
+//! Running a checked network: its weights (read or generated), optimizing it with them,
+//! preparing input batches from `.npy` arrays, and reading results (top-k classes, accuracy).
+//! The CLI's `run` and `bench` are thin over this.
 
-use crate::check::fmt_shape;
 use crate::diag::{Code, Diagnostic};
-use crate::io::{Array, ArrayData};
+use crate::io::{self, Array, ArrayData, IoError};
 use crate::ir::{Graph, Normalize, Op};
 use crate::passes;
 use crate::plan::Plan;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, fmt_dims, fmt_shape};
 use crate::weights::Weights;
+use std::path::Path;
+
+/// Weights for a run and where they come from (for diagnostics).
+pub struct RunWeights {
+    pub tensors: Weights,
+    /// The file they were read from, or "generated weights".
+    pub source: String,
+}
+
+/// Reads trained weights (`.safetensors` or `.npz`) named by layer path.
+pub fn read_weights(path: &Path) -> Result<RunWeights, IoError> {
+    let file = io::read_tensors(path)?;
+    Ok(RunWeights { tensors: Weights::new(file.tensors), source: path.display().to_string() })
+}
+
+/// Deterministic weights for every tensor `graph` needs (`netc run --seed`).
+pub fn generated_weights(graph: &Graph, seed: u64) -> RunWeights {
+    RunWeights { tensors: Weights::generate(graph, seed), source: "generated weights".to_string() }
+}
+
+/// Class names, one per line of a labels file; classes beyond the file are `class N`.
+#[derive(Clone, Debug, Default)]
+pub struct Classes(pub Vec<String>);
+
+impl Classes {
+    /// Reads a labels file.
+    pub fn read(path: &Path) -> Result<Classes, String> {
+        std::fs::read_to_string(path)
+            .map(|t| Classes(t.lines().map(str::to_string).collect()))
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+    }
+
+    /// The name of class `i`.
+    pub fn name(&self, i: usize) -> String {
+        self.0.get(i).cloned().unwrap_or_else(|| format!("class {i}"))
+    }
+}
+
+/// Reads true class indices (an integer `.npy`).
+pub fn read_truth(path: &Path) -> Result<Vec<i64>, String> {
+    let arr = io::read_npy(path).map_err(|e| e.to_string())?;
+    arr.as_i64().map(<[i64]>::to_vec).ok_or_else(|| format!("`{}` must hold integer class indices", path.display()))
+}
+
+/// How many of the samples whose truth is known have it as their best class, and how many are known.
+pub fn top1_correct(best: &[Vec<(usize, f32)>], truth: &[i64]) -> (usize, usize) {
+    let n = best.len().min(truth.len());
+    ((0..n).filter(|&i| best[i][0].0 as i64 == truth[i]).count(), n)
+}
 
 /// Validates `weights` (named after `source`) against a checked graph, optimizes both, and plans.
 pub fn prepare(graph: &Graph, mut weights: Weights, source: &str) -> Result<(Graph, Plan), Box<Diagnostic>> {
@@ -22,9 +71,9 @@ pub fn prepare(graph: &Graph, mut weights: Weights, source: &str) -> Result<(Gra
 /// Overrides the normalization of the graph's first input (`--mean`, `--std`, `--scale`).
 pub fn override_normalize(graph: &mut Graph, normalize: Normalize) {
     if let Some(&n) = graph.inputs.first()
-        && let Op::Input { normalize: slot, .. } = &mut graph.g[n].op
+        && let Op::Input(input) = &mut graph.g[n].op
     {
-        *slot = Some(normalize);
+        input.normalize = Some(normalize);
     }
 }
 
@@ -33,7 +82,8 @@ pub fn override_normalize(graph: &mut Graph, normalize: Normalize) {
 pub fn input_batch(graph: &Graph, array: &Array, file: &str) -> Result<Tensor, Box<Diagnostic>> {
     let Some(&n) = graph.inputs.first() else { unreachable!("a checked graph has an input") };
     let node = &graph.g[n];
-    let Op::Input { name, dims, .. } = &node.op else { unreachable!("graph inputs are input nodes") };
+    let Op::Input(input) = &node.op else { unreachable!("graph inputs are input nodes") };
+    let (name, dims) = (&input.name, &input.dims);
     let shape = &array.shape;
     let batch_shape = if shape.len() == dims.len() + 1 && shape[1..] == dims[..] {
         shape.clone()
@@ -49,12 +99,12 @@ pub fn input_batch(graph: &Graph, array: &Array, file: &str) -> Result<Tensor, B
                 fmt_shape(&shape[shape.len() - dims.len()..])
             )
         } else {
-            format!("give a batch [N, {}] or one sample [{}]", join(dims), join(dims))
+            format!("give a batch {} or one sample {}", fmt_dims(dims).replacen('[', "[N, ", 1), fmt_dims(dims))
         };
         return Err(Box::new(
             Diagnostic::error(
                 Code::InputMismatch,
-                format!("input `{file}` has shape [{}] but `{name}` is declared {}", join(shape), fmt_shape(dims)),
+                format!("input `{file}` has shape {} but `{name}` is declared {}", fmt_dims(shape), fmt_shape(dims)),
                 node.span,
                 format!("`{name}` declared here"),
             )
@@ -67,10 +117,6 @@ pub fn input_batch(graph: &Graph, array: &Array, file: &str) -> Result<Tensor, B
         ArrayData::I64(v) => v.iter().map(|&b| b as f32).collect(),
     };
     Ok(Tensor::from_vec(&batch_shape, data))
-}
-
-fn join(dims: &[usize]) -> String {
-    dims.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// The `k` highest-scoring classes of each sample of a `[N, classes...]` output, best first.

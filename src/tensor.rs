@@ -27,3 +27,13 @@ impl Tensor {
         self.data.is_empty()
     }
 }
+
+/// A per-sample shape the way the language writes it: `128x56x56`.
+pub fn fmt_shape(shape: &[usize]) -> String {
+    shape.iter().map(usize::to_string).collect::<Vec<_>>().join("x")
+}
+
+/// An array's dimensions the way numpy and PyTorch print them: `[8, 3, 32, 32]`.
+pub fn fmt_dims(dims: &[usize]) -> String {
+    format!("[{}]", dims.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
+}

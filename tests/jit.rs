@@ -6,6 +6,7 @@ use netc::backend::interp::Interpreter;
 use netc::backend::jit::{JitBackend, Kernel, Policy};
 use netc::compile::{compile_file, compile_source};
 use netc::ir::{Graph, LowerOptions, Op};
+use netc::ops::Identity;
 use netc::plan::Plan;
 use netc::run::{prepare, relative_error};
 use netc::tensor::Tensor;
@@ -31,11 +32,11 @@ fn inputs(plan: &Plan, batch: usize) -> Vec<Tensor> {
 /// logit magnitude (deep unnormalized networks have logits in the tens).
 fn compare(name: &str, plan: &Plan, batch: usize, threads: usize, policies: &[Policy]) {
     let mut tolerance = TOLERANCE;
-    if plan.steps.iter().any(|s| s.op == Op::Softmax) {
+    if plan.steps.iter().any(|s| matches!(s.op, Op::Softmax(_))) {
         let mut logits = plan.clone();
         for s in &mut logits.steps {
-            if s.op == Op::Softmax {
-                s.op = Op::Identity;
+            if matches!(s.op, Op::Softmax(_)) {
+                s.op = Op::Identity(Identity {});
             }
         }
         let biggest = compare_at(name, &logits, batch, threads, policies, TOLERANCE);

@@ -3,10 +3,11 @@
 //! and the conv/pool shape rules (tests/fixtures/shape_rules.json, from scripts/shape_rules.py).
 
 use netc::backend::{Backend, interp::Interpreter};
-use netc::check::{layer_table, window_out};
+use netc::check::layer_table;
 use netc::compile::compile_file;
 use netc::io::read_npy;
 use netc::ir::LowerOptions;
+use netc::kernels::window_out;
 use netc::run::{input_batch, prepare};
 use netc::weights::{Weights, units};
 use serde_json::Value;

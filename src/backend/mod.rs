@@ -18,3 +18,24 @@ pub trait Backend: Send + Sync {
 pub fn fastest(plan: crate::plan::Plan, threads: usize) -> Result<Box<dyn Backend>, jit::JitError> {
     Ok(Box::new(jit::JitBackend::compile_owned(plan, threads, jit::Policy::Auto)?))
 }
+
+/// A back end by name, as `--backend` chooses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// Cranelift-compiled native code (the default: the fastest).
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
+impl BackendKind {
+    /// Builds the back end for `plan`, returning it and its compile time in milliseconds.
+    pub fn build(self, plan: crate::plan::Plan, threads: usize) -> Result<(Box<dyn Backend>, f64), String> {
+        let t = std::time::Instant::now();
+        let b: Box<dyn Backend> = match self {
+            BackendKind::Jit => fastest(plan, threads).map_err(|e| format!("the JIT failed: {e}"))?,
+            BackendKind::Interp => Box::new(interp::Interpreter::new(plan, threads)),
+        };
+        Ok((b, t.elapsed().as_secs_f64() * 1e3))
+    }
+}

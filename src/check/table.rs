@@ -1,8 +1,9 @@
 //! The layer table `netc check` prints: one row per layer with its output shape, parameters
-//! and FLOPs (2 x multiply-accumulates of conv and dense layers), and the totals.
+//! and FLOPs (2 x multiply-accumulates of conv and dense layers, see [`crate::ops::Layer::cost`]),
+//! and the totals.
 
-use super::fmt_shape;
-use crate::ir::{Graph, Op};
+use crate::ir::Graph;
+use crate::tensor::fmt_shape;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -21,38 +22,24 @@ pub struct Table {
     pub total_flops: u64,
 }
 
-/// Trainable parameters and FLOPs of one node given its input and output shapes.
-fn cost(op: &Op, input: &[usize], output: &[usize]) -> (u64, u64) {
-    let n = |s: &[usize]| s.iter().map(|&d| d as u64).product::<u64>();
-    match op {
-        Op::Conv { out_c, kernel, bias, .. } => {
-            let per_out = input[0] as u64 * (*kernel as u64).pow(2);
-            let params = *out_c as u64 * per_out + if *bias { *out_c as u64 } else { 0 };
-            (params, 2 * per_out * n(output))
-        }
-        Op::Dense { out, bias, .. } => {
-            let inp = n(input);
-            (*out as u64 * inp + if *bias { *out as u64 } else { 0 }, 2 * inp * *out as u64)
-        }
-        Op::BatchNorm { .. } => (2 * input[0] as u64, 0),
-        _ => (0, 0),
-    }
-}
-
-/// FLOPs of one node (2 per multiply-add of a conv or dense layer, 0 for other operations) given
-/// its input and output shapes.
-pub fn flops(op: &Op, input: &[usize], output: &[usize]) -> u64 {
-    cost(op, input, output).1
-}
-
 /// The table of a checked graph, in topological order.
 pub fn layer_table(graph: &Graph) -> Table {
     let mut rows = Vec::new();
     for n in graph.topo_order() {
         let node = &graph.g[n];
-        let input = graph.inputs_of(n).first().map(|&i| graph.g[i].shape.clone()).unwrap_or_default();
-        let (params, flops) = if node.shape.is_empty() { (0, 0) } else { cost(&node.op, &input, &node.shape) };
-        rows.push(LayerRow { path: node.path.clone(), op: node.op.name(), shape: node.shape.clone(), params, flops });
+        let inputs = graph.input_shapes(n);
+        let cost = if node.shape.is_empty() || inputs.iter().any(Vec::is_empty) {
+            crate::ops::Cost::default()
+        } else {
+            node.op.cost(&inputs, &node.shape)
+        };
+        rows.push(LayerRow {
+            path: node.path.clone(),
+            op: node.op.name(),
+            shape: node.shape.clone(),
+            params: cost.params,
+            flops: cost.flops,
+        });
     }
     let total_params = rows.iter().map(|r| r.params).sum();
     let total_flops = rows.iter().map(|r| r.flops).sum();

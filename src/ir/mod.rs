@@ -1,127 +1,18 @@
 //! The network IR: a petgraph of layers, each with its source span and stable path.
-//! Lowering from the AST ([`lower`]) expands every block call, so the graph is flat.
+//! Lowering from the AST ([`lower`]) expands every block call, so the graph is flat; the
+//! operations themselves are defined in [`crate::ops`].
 
-mod builtins;
-mod export;
 mod lower;
+mod verify;
 
-pub use builtins::{BUILTINS, Builtin};
-pub use export::graph_json;
-pub use lower::{LowerOptions, lower};
+pub use crate::ops::{Normalize, Op, Operand, SkipKind};
+pub use lower::{LowerOptions, MAX_CALL_DEPTH, MAX_NODES, MAX_REPEAT, lower};
 
+use crate::ops::Init;
 use crate::source::Span;
 use petgraph::Direction;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
-
-/// Input preprocessing declared in the `.net` file: `x' = (x * scale - mean[c]) / std[c]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Normalize {
-    pub scale: f32,
-    pub mean: Vec<f32>,
-    pub std: Vec<f32>,
-}
-
-/// One operation. Shapes are per sample (batch is implicit): `[C, H, W]` maps or `[N]` vectors.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Op {
-    Input {
-        name: String,
-        dims: Vec<usize>,
-        normalize: Option<Normalize>,
-    },
-    /// 2-D convolution with symmetric zero padding. Set by fusion: `residual` adds the node's
-    /// second operand (a tensor of the output's shape) to the sum, and `relu` applies last:
-    /// `relu(conv(x) + bias + residual)`.
-    Conv {
-        out_c: usize,
-        kernel: usize,
-        stride: usize,
-        pad: usize,
-        bias: bool,
-        residual: bool,
-        relu: bool,
-    },
-    Relu,
-    MaxPool {
-        kernel: usize,
-        stride: usize,
-        pad: usize,
-    },
-    AvgPool {
-        kernel: usize,
-        stride: usize,
-        pad: usize,
-    },
-    GlobalAvgPool,
-    GlobalMaxPool,
-    BatchNorm {
-        eps: f32,
-    },
-    /// Element-wise sum of all inputs; `relu` is set by fusion.
-    Add {
-        relu: bool,
-    },
-    /// Concatenation along channels.
-    Concat,
-    Flatten,
-    /// Fully connected layer; flattens its input. `in_features` is the size the author declared, if any.
-    Dense {
-        out: usize,
-        bias: bool,
-        relu: bool,
-        in_features: Option<usize>,
-    },
-    Softmax,
-    Identity,
-}
-
-impl Op {
-    /// The operation's name as written in `.net` source (with `+relu` when fused).
-    pub fn name(&self) -> String {
-        let base = match self {
-            Op::Input { .. } => "input",
-            Op::Conv { .. } => "conv",
-            Op::Relu => "relu",
-            Op::MaxPool { .. } => "maxpool",
-            Op::AvgPool { .. } => "avgpool",
-            Op::GlobalAvgPool => "global_avgpool",
-            Op::GlobalMaxPool => "global_maxpool",
-            Op::BatchNorm { .. } => "batchnorm",
-            Op::Add { .. } => "add",
-            Op::Concat => "concat",
-            Op::Flatten => "flatten",
-            Op::Dense { .. } => "dense",
-            Op::Softmax => "softmax",
-            Op::Identity => "identity",
-        };
-        let residual = if matches!(self, Op::Conv { residual: true, .. }) { "+add" } else { "" };
-        match self {
-            Op::Conv { relu: true, .. } | Op::Add { relu: true } | Op::Dense { relu: true, .. } => {
-                format!("{base}{residual}+relu")
-            }
-            _ => format!("{base}{residual}"),
-        }
-    }
-}
-
-/// Where an operand of a multi-input operation comes from, for diagnostics.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Operand {
-    /// Where the operand's value was defined (a `let`, or the stage that produced it).
-    pub span: Span,
-    /// The tensor's name when the operand was written as one.
-    pub name: Option<String>,
-}
-
-/// How an add came to be written: the residual form or an explicit `add(a, b)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SkipKind {
-    /// `residual { body }` (operand 0 is the shortcut, operand 1 the body).
-    Residual { has_shortcut: bool },
-    /// `add(a, b)` or `a -> add(b)`.
-    Explicit,
-}
 
 #[derive(Clone, Debug)]
 pub struct Node {
@@ -153,6 +44,15 @@ pub struct Output {
     pub span: Span,
 }
 
+/// A weight tensor a layer needs: its full name, shape and how it is generated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weight {
+    /// `<layer path>.<kind>`.
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub init: Init,
+}
+
 /// The whole network. Edge weights are operand positions.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
@@ -179,6 +79,11 @@ impl Graph {
         edges.into_iter().map(|(_, s)| s).collect()
     }
 
+    /// The per-sample shapes of the operands of `n`, in order.
+    pub fn input_shapes(&self, n: NodeIndex) -> Vec<Vec<usize>> {
+        self.inputs_of(n).into_iter().map(|i| self.g[i].shape.clone()).collect()
+    }
+
     /// The nodes that read `n`.
     pub fn users_of(&self, n: NodeIndex) -> Vec<NodeIndex> {
         let mut users: Vec<NodeIndex> = self.g.neighbors_directed(n, Direction::Outgoing).collect();
@@ -196,36 +101,19 @@ impl Graph {
         if ok { order } else { petgraph::algo::toposort(&self.g, None).unwrap_or(order) }
     }
 
-    /// The weights node `n` needs, by name and PyTorch layout: conv `weight` [out, in, k, k]
-    /// and `bias` [out]; dense `weight` [out, in] and `bias`; batchnorm `weight`, `bias`,
-    /// `running_mean`, `running_var` [C]. Names are `<path>.<kind>`. Needs checked shapes.
-    pub fn weight_specs(&self, n: NodeIndex) -> Vec<(String, Vec<usize>)> {
+    /// The weights node `n` needs, in the op's order, named `<path>.<kind>` in PyTorch's layout
+    /// (see each op's [`crate::ops::Layer::weights`]). Needs checked shapes.
+    pub fn weight_specs(&self, n: NodeIndex) -> Vec<Weight> {
         let node = &self.g[n];
-        let input = self.inputs_of(n).first().map(|&i| self.g[i].shape.clone()).unwrap_or_default();
-        if input.is_empty() || node.shape.is_empty() {
+        let inputs = self.input_shapes(n);
+        if inputs.is_empty() || inputs.iter().any(Vec::is_empty) || node.shape.is_empty() {
             return Vec::new();
         }
-        let name = |kind: &str| format!("{}.{kind}", node.path);
-        match &node.op {
-            Op::Conv { out_c, kernel, bias, .. } => {
-                let mut w = vec![(name("weight"), vec![*out_c, input[0], *kernel, *kernel])];
-                if *bias {
-                    w.push((name("bias"), vec![*out_c]));
-                }
-                w
-            }
-            Op::Dense { out, bias, .. } => {
-                let mut w = vec![(name("weight"), vec![*out, input.iter().product()])];
-                if *bias {
-                    w.push((name("bias"), vec![*out]));
-                }
-                w
-            }
-            Op::BatchNorm { .. } => {
-                ["weight", "bias", "running_mean", "running_var"].iter().map(|k| (name(k), vec![input[0]])).collect()
-            }
-            _ => Vec::new(),
-        }
+        node.op
+            .weights(&inputs)
+            .into_iter()
+            .map(|w| Weight { name: format!("{}.{}", node.path, w.kind), shape: w.shape, init: w.init })
+            .collect()
     }
 
     pub fn is_output(&self, n: NodeIndex) -> bool {

@@ -25,10 +25,17 @@ pub struct Conv2d {
     pub pad_w: usize,
 }
 
-/// `floor((len + 2 pad - k) / stride) + 1`: the number of window positions along one axis,
-/// by the checker's shape rule (a kernel is only given geometries the checker accepted).
+/// Output size of a sliding window along one axis, `floor((size + 2 pad - kernel) / stride) + 1`
+/// (PyTorch's floor mode); `None` when the padded input is smaller than the window. This is the
+/// shape rule of every windowed layer.
+pub fn window_out(size: usize, kernel: usize, stride: usize, pad: usize) -> Option<usize> {
+    let padded = size + 2 * pad;
+    (padded >= kernel && stride > 0).then(|| (padded - kernel) / stride + 1)
+}
+
+/// [`window_out`] of a geometry the checker accepted (kernels are only given those).
 fn window_count(len: usize, k: usize, stride: usize, pad: usize) -> usize {
-    crate::check::window_out(len, k, stride, pad)
+    window_out(len, k, stride, pad)
         .unwrap_or_else(|| panic!("window of {k} (stride {stride}, pad {pad}) does not fit in {len}"))
 }
 
@@ -131,5 +138,20 @@ impl Pool2d {
     /// Output width: `floor((in_w + 2 pad_w - kw) / stride_w) + 1`.
     pub fn out_w(&self) -> usize {
         window_count(self.in_w, self.kw, self.stride_w, self.pad_w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_out;
+
+    #[test]
+    fn window_rules_match_pytorch_floor_mode() {
+        // (size, kernel, stride, pad) -> PyTorch's output size (see tests/fixtures/shape_rules.json for the full table).
+        assert_eq!(window_out(224, 3, 1, 1), Some(224));
+        assert_eq!(window_out(224, 3, 2, 1), Some(112));
+        assert_eq!(window_out(7, 2, 2, 0), Some(3));
+        assert_eq!(window_out(5, 7, 1, 0), None);
+        assert_eq!(window_out(1, 3, 1, 1), Some(1));
     }
 }

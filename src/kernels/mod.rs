@@ -13,9 +13,9 @@ mod buffer;
 pub mod fast;
 mod geometry;
 mod peak;
-pub mod threads;
 pub mod reference;
+pub mod threads;
 
 pub use fast::{PackedConv, PackedDense};
-pub use geometry::{Conv2d, Epilogue, Pool2d};
+pub use geometry::{Conv2d, Epilogue, Pool2d, window_out};
 pub use peak::machine_peak_gflops;

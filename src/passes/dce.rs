@@ -15,14 +15,14 @@ pub fn eliminate_dead_nodes(graph: &mut Graph, weights: &mut Weights) -> bool {
         }
     }
     let dead: Vec<_> =
-        graph.g.node_indices().filter(|n| !live.contains(n) && !matches!(graph.g[*n].op, Op::Input { .. })).collect();
+        graph.g.node_indices().filter(|n| !live.contains(n) && !matches!(graph.g[*n].op, Op::Input(_))).collect();
     for &n in &dead {
-        for (name, _) in graph.weight_specs(n) {
-            weights.tensors.remove(&name);
+        for w in graph.weight_specs(n) {
+            weights.tensors.remove(&w.name);
         }
     }
     let identities: Vec<_> =
-        graph.g.node_indices().filter(|n| live.contains(n) && graph.g[*n].op == Op::Identity).collect();
+        graph.g.node_indices().filter(|n| live.contains(n) && matches!(graph.g[*n].op, Op::Identity(_))).collect();
     for &n in &dead {
         graph.g.remove_node(n);
     }

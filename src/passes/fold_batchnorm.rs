@@ -3,6 +3,7 @@
 
 use super::{bypass, sole_user};
 use crate::ir::{Graph, Op};
+use crate::ops::Conv;
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 
@@ -10,9 +11,9 @@ use crate::weights::Weights;
 pub fn fold_batchnorm(graph: &mut Graph, weights: &mut Weights) -> bool {
     let mut changed = false;
     for bn in graph.topo_order() {
-        let Some(Op::BatchNorm { eps }) = graph.g.node_weight(bn).map(|n| n.op.clone()) else { continue };
+        let Some(Op::BatchNorm(norm)) = graph.g.node_weight(bn).map(|n| n.op.clone()) else { continue };
         let conv = graph.inputs_of(bn)[0];
-        let Op::Conv { relu: false, residual: false, bias, .. } = graph.g[conv].op else { continue };
+        let Op::Conv(Conv { relu: false, residual: false, bias, .. }) = graph.g[conv].op else { continue };
         if sole_user(graph, conv) != Some(bn) {
             continue;
         }
@@ -33,7 +34,7 @@ pub fn fold_batchnorm(graph: &mut Graph, weights: &mut Weights) -> bool {
         let mut new_w = w.data.clone();
         let mut new_b = vec![0.0f32; out_c];
         for c in 0..out_c {
-            let s = gamma[c] as f64 / (var[c] as f64 + eps as f64).sqrt();
+            let s = gamma[c] as f64 / (var[c] as f64 + norm.eps as f64).sqrt();
             for x in &mut new_w[c * per..(c + 1) * per] {
                 *x = (*x as f64 * s) as f32;
             }
@@ -45,8 +46,8 @@ pub fn fold_batchnorm(graph: &mut Graph, weights: &mut Weights) -> bool {
         }
         weights.tensors.insert(format!("{cp}.weight"), Tensor::from_vec(&w.shape, new_w));
         weights.tensors.insert(format!("{cp}.bias"), Tensor::from_vec(&[out_c], new_b));
-        if let Op::Conv { bias, .. } = &mut graph.g[conv].op {
-            *bias = true;
+        if let Op::Conv(c) = &mut graph.g[conv].op {
+            c.bias = true;
         }
         bypass(graph, bn);
         changed = true;
@@ -65,7 +66,7 @@ mod tests {
             "input x: 3x8x8\noutput x -> conv(4, 3, bias = false) -> batchnorm -> relu -> conv(5, 3) -> batchnorm",
         );
         let (before, after, g2) = run_both(&g, &w, super::fold_batchnorm);
-        assert!(!g2.g.node_weights().any(|n| matches!(n.op, Op::BatchNorm { .. })));
+        assert!(!g2.g.node_weights().any(|n| matches!(n.op, Op::BatchNorm(_))));
         assert_close(&before, &after, 1e-5);
     }
 
@@ -73,7 +74,7 @@ mod tests {
     fn leaves_batchnorm_after_relu() {
         let (g, w) = compile("input x: 3x8x8\noutput x -> conv(4, 3) -> relu -> batchnorm");
         let (before, after, g2) = run_both(&g, &w, super::fold_batchnorm);
-        assert!(g2.g.node_weights().any(|n| matches!(n.op, Op::BatchNorm { .. })));
+        assert!(g2.g.node_weights().any(|n| matches!(n.op, Op::BatchNorm(_))));
         assert_close(&before, &after, 0.0);
     }
 }

@@ -6,24 +6,26 @@
 
 use super::{replace, sole_user};
 use crate::ir::{Graph, Op};
+use crate::ops::{Add, Conv};
 use crate::weights::Weights;
 
 /// Fuses every two-operand add into an operand that is a convolution read only by it.
 pub fn fuse_add(graph: &mut Graph, _weights: &mut Weights) -> bool {
     let mut changed = false;
     for a in graph.topo_order() {
-        let Some(&Op::Add { relu }) = graph.g.node_weight(a).map(|n| &n.op) else { continue };
+        let Some(&Op::Add(Add { relu })) = graph.g.node_weight(a).map(|n| &n.op) else { continue };
         let operands = graph.inputs_of(a);
         if operands.len() != 2 || operands[0] == operands[1] {
             continue;
         }
         let fusable = |c| {
-            sole_user(graph, c) == Some(a) && matches!(graph.g[c].op, Op::Conv { relu: false, residual: false, .. })
+            sole_user(graph, c) == Some(a)
+                && matches!(graph.g[c].op, Op::Conv(Conv { relu: false, residual: false, .. }))
         };
         let Some(k) = (0..2).find(|&k| fusable(operands[k])) else { continue };
         let (conv, other) = (operands[k], operands[1 - k]);
-        if let Op::Conv { residual, relu: conv_relu, .. } = &mut graph.g[conv].op {
-            (*residual, *conv_relu) = (true, relu);
+        if let Op::Conv(c) = &mut graph.g[conv].op {
+            (c.residual, c.relu) = (true, relu);
         }
         // The convolution takes the add's place; the other operand becomes its residual.
         graph.g.add_edge(other, conv, 1);
@@ -77,7 +79,7 @@ mod tests {
         ] {
             let (g, w) = compile(src);
             let (_, _, g2) = run_both(&g, &w, super::fuse_add);
-            assert!(g2.g.node_weights().any(|n| matches!(n.op, Op::Add { .. })), "{src}");
+            assert!(g2.g.node_weights().any(|n| matches!(n.op, Op::Add(_))), "{src}");
         }
     }
 }

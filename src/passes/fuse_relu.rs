@@ -3,23 +3,29 @@
 
 use super::{bypass, sole_user};
 use crate::ir::{Graph, Op};
+use crate::ops::{Add, Conv, Dense};
 use crate::weights::Weights;
 
 /// Fuses every ReLU into the conv, add or dense that feeds only it.
 pub fn fuse_relu(graph: &mut Graph, _weights: &mut Weights) -> bool {
     let mut changed = false;
     for r in graph.topo_order() {
-        if graph.g.node_weight(r).map(|n| &n.op) != Some(&Op::Relu) {
+        if !graph.g.node_weight(r).is_some_and(|n| matches!(n.op, Op::Relu(_))) {
             continue;
         }
         let p = graph.inputs_of(r)[0];
         if sole_user(graph, p) != Some(r) {
             continue;
         }
-        match &mut graph.g[p].op {
-            Op::Conv { relu, .. } | Op::Add { relu } | Op::Dense { relu, .. } if !*relu => *relu = true,
+        let fused = match &mut graph.g[p].op {
+            Op::Conv(Conv { relu, .. }) | Op::Add(Add { relu }) | Op::Dense(Dense { relu, .. }) => relu,
+            // Every other op applies no epilogue.
             _ => continue,
+        };
+        if *fused {
+            continue;
         }
+        *fused = true;
         bypass(graph, r);
         changed = true;
     }
@@ -46,6 +52,6 @@ mod tests {
         let src = "input x: 4x8x8\nlet a = x -> conv(4, 3)\nlet b = a -> relu\noutput add(a, b)";
         let (g, w) = compile(src);
         let (_, _, g2) = run_both(&g, &w, super::fuse_relu);
-        assert!(g2.g.node_weights().any(|n| n.op == crate::ir::Op::Relu));
+        assert!(g2.g.node_weights().any(|n| matches!(n.op, crate::ir::Op::Relu(_))));
     }
 }

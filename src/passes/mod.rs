@@ -27,9 +27,32 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("residual fusion", fuse_add),
 ];
 
-/// Runs all passes until none changes anything.
+/// Runs all passes until none changes anything. In debug builds and tests (the `verify`
+/// feature), the graph and its weights are verified after every pass that changed them.
 pub fn optimize(graph: &mut Graph, weights: &mut Weights) {
-    while PASSES.iter().fold(false, |changed, (_, pass)| pass(graph, weights) | changed) {}
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (name, pass) in PASSES {
+            if pass(graph, weights) {
+                changed = true;
+                verify(name, graph, weights);
+            }
+        }
+    }
+}
+
+/// Panics if `pass` left the graph or its weights inconsistent: a bug in that pass.
+fn verify(pass: &str, graph: &Graph, weights: &Weights) {
+    if !cfg!(any(debug_assertions, feature = "verify")) {
+        return;
+    }
+    if let Err(e) = graph.verify() {
+        panic!("{pass} broke the IR: {e}");
+    }
+    if let Err(d) = weights.validate(graph, "the optimizer's weights") {
+        panic!("{pass} broke the weights: {} {:?}", d.message, d.notes);
+    }
 }
 
 /// Removes `n`, which has exactly one operand, sending its users to that operand instead.

@@ -1,8 +1,8 @@
 //! pest pairs -> typed AST. Syntax errors become E0001 diagnostics with the expected tokens in words.
 
 use super::ast::*;
-use crate::source::{FileId, Span};
 use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span};
 use pest::Parser;
 use pest::iterators::Pair;
 

@@ -2,8 +2,8 @@
 
 use super::ast::{File, Item};
 use super::parse_file;
-use crate::source::{FileId, SourceMap, Span};
 use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, SourceMap, Span};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,12 @@
 //! - `key = fnv1a64(name) ^ seed`; element `i` draws `u = splitmix64(key + i * GOLDEN)`;
 //! - `unit = (u >> 40) / 2^24 * 2 - 1`, a value in [-1, 1) exact in f32;
 //! - conv/dense weights: `unit * sqrt(6 / fan_in)` (He uniform); biases `unit / sqrt(fan_in)`;
-//! - batchnorm: weight `1 + 0.1 unit`, bias `0.1 unit`, mean `0.1 unit`, var `1 + 0.25 (unit + 1)`.
+//! - normalization scales (batchnorm's weight) `1 + 0.1 unit`, shifts and running means `0.1 unit`,
+//!   running variances `1 + 0.25 (unit + 1)`.
+//!
+//! Which rule a tensor follows is its op's choice ([`Init`]).
+
+use crate::ops::Init;
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -29,31 +34,14 @@ pub fn units(name: &str, seed: u64, n: usize) -> impl Iterator<Item = f64> {
     })
 }
 
-/// How a tensor's values are drawn from its units.
-#[derive(Clone, Copy, Debug)]
-pub enum Init {
-    /// Conv or dense weight: He uniform.
-    He {
-        fan_in: usize,
-    },
-    /// Conv or dense bias: PyTorch's default scale.
-    Bias {
-        fan_in: usize,
-    },
-    BnWeight,
-    BnBias,
-    BnMean,
-    BnVar,
-}
-
 /// The generated values of tensor `name` with `n` elements.
 pub fn generate(name: &str, n: usize, init: Init, seed: u64) -> Vec<f32> {
     let f = |u: f64| match init {
         Init::He { fan_in } => u * (6.0 / fan_in.max(1) as f64).sqrt(),
         Init::Bias { fan_in } => u / (fan_in.max(1) as f64).sqrt(),
-        Init::BnWeight => 1.0 + 0.1 * u,
-        Init::BnBias | Init::BnMean => 0.1 * u,
-        Init::BnVar => 1.0 + 0.25 * (u + 1.0),
+        Init::NormScale => 1.0 + 0.1 * u,
+        Init::NormShift => 0.1 * u,
+        Init::NormVar => 1.0 + 0.25 * (u + 1.0),
     };
     units(name, seed, n).map(|u| f(u) as f32).collect()
 }

@@ -3,11 +3,12 @@
 
 mod init;
 
-pub use init::{Init, generate, units};
+pub use init::{generate, units};
 
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{Graph, Op};
+use crate::ir::Graph;
 use crate::tensor::Tensor;
+use crate::tensor::fmt_dims;
 use std::collections::BTreeMap;
 
 /// Named weight tensors (`<layer path>.weight`, `.bias`, `.running_mean`, ...).
@@ -29,20 +30,9 @@ impl Weights {
     pub fn generate(graph: &Graph, seed: u64) -> Weights {
         let mut tensors = BTreeMap::new();
         for n in graph.topo_order() {
-            let specs = graph.weight_specs(n);
-            let fan_in = specs.first().map_or(1, |(_, s)| s.iter().skip(1).product());
-            for (name, shape) in specs {
-                let kind = name.rsplit('.').next().unwrap_or("");
-                let init = match (&graph.g[n].op, kind) {
-                    (Op::BatchNorm { .. }, "weight") => Init::BnWeight,
-                    (Op::BatchNorm { .. }, "bias") => Init::BnBias,
-                    (Op::BatchNorm { .. }, "running_mean") => Init::BnMean,
-                    (Op::BatchNorm { .. }, _) => Init::BnVar,
-                    (_, "weight") => Init::He { fan_in },
-                    _ => Init::Bias { fan_in },
-                };
-                let data = generate(&name, shape.iter().product(), init, seed);
-                tensors.insert(name, Tensor::from_vec(&shape, data));
+            for w in graph.weight_specs(n) {
+                let data = generate(&w.name, w.shape.iter().product(), w.init, seed);
+                tensors.insert(w.name, Tensor::from_vec(&w.shape, data));
             }
         }
         Weights { tensors }
@@ -56,7 +46,7 @@ impl Weights {
         let mut expected = std::collections::BTreeSet::new();
         let mut first_span = None;
         for n in graph.topo_order() {
-            for (name, shape) in graph.weight_specs(n) {
+            for crate::ir::Weight { name, shape, .. } in graph.weight_specs(n) {
                 match self.tensors.get(&name) {
                     None => missing.push(format!("{name} {}", fmt_dims(&shape))),
                     Some(t) if t.shape != shape => misshaped.push(format!(
@@ -111,8 +101,4 @@ impl Weights {
             "weights are named `<layer path>.weight`/`.bias` (batchnorm also `.running_mean`/`.running_var`) in PyTorch layout; `netc check --format json` lists every expected name and shape",
         )))
     }
-}
-
-fn fmt_dims(shape: &[usize]) -> String {
-    format!("[{}]", shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
 }

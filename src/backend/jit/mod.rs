@@ -16,9 +16,9 @@ mod ops;
 mod shims;
 
 use super::Backend;
-use super::interp::{conv_geometry, pool_geometry};
 use crate::ir::Op;
 use crate::kernels::{PackedConv, PackedDense};
+use crate::ops::{AvgPool, MaxPool};
 use crate::plan::{Plan, Step};
 use crate::tensor::Tensor;
 use cranelift_codegen::Context;
@@ -29,7 +29,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use fx::Fx;
 use ops::{MapFn, Strided};
-use shims::{ConvCall, DenseCall};
+use shims::{ConvCall, DenseCall, RefCall};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -50,6 +50,9 @@ pub enum Policy {
     Auto,
     /// The same kernel for every layer.
     Always(Kernel),
+    /// No fast code at all: every step calls its op's reference kernel through the shim that
+    /// ops without fast code use (to test that path on every op).
+    Reference,
 }
 
 /// Convolutions with fewer multiply-adds per sample than this get the emitted kernel under
@@ -93,16 +96,17 @@ impl Parallelism {
 
 /// Multiply-adds per sample of a conv or dense step (half its FLOPs, as the checker counts them).
 fn macs(step: &Step) -> usize {
-    (crate::check::flops(&step.op, &step.in_shapes[0], &step.shape) / 2) as usize
+    (step.op.cost(&step.in_shapes, &step.shape).flops / 2) as usize
 }
 
 impl Policy {
     /// The kernel for a conv or dense `step` (`None` for other operations).
     pub fn choose(self, step: &Step) -> Option<Kernel> {
         Some(match (self, &step.op) {
-            (_, op) if !matches!(op, Op::Conv { .. } | Op::Dense { .. }) => return None,
+            (Policy::Reference, _) => return None,
+            (_, op) if !matches!(op, Op::Conv(_) | Op::Dense(_)) => return None,
             (Policy::Always(k), _) => k,
-            (Policy::Auto, Op::Conv { .. }) if macs(step) < EMIT_BELOW_MACS => Kernel::Emitted,
+            (Policy::Auto, Op::Conv(_)) if macs(step) < EMIT_BELOW_MACS => Kernel::Emitted,
             (Policy::Auto, _) => Kernel::Called,
         })
     }
@@ -208,7 +212,7 @@ impl JitBackend {
             .steps
             .iter_mut()
             .map(|s| {
-                let called = matches!(s.op, Op::Dense { .. }) && policy.choose(s) == Some(Kernel::Called);
+                let called = matches!(s.op, Op::Dense(_)) && policy.choose(s) == Some(Kernel::Called);
                 called.then(|| std::mem::take(&mut s.params[0].data))
             })
             .collect();
@@ -237,9 +241,11 @@ impl JitBackend {
                 kernels.push((step.path.clone(), k));
             }
             let scratch = plan.slot_sizes.len();
-            if kernel == Some(Kernel::Emitted) {
+            if policy == Policy::Reference {
+                generator.function(|fx, env| reference_step(fx, env, step, threads))?;
+            } else if kernel == Some(Kernel::Emitted) {
                 generator.emitted_layer(step, threads, scratch)?;
-            } else if matches!(step.op, Op::MaxPool { .. } | Op::AvgPool { .. }) {
+            } else if matches!(step.op, Op::MaxPool(_) | Op::AvgPool(_)) {
                 generator.pool_layer(step, threads)?;
             } else {
                 generator.function(|fx, env| emit_step(fx, env, step, weight, threads))?;
@@ -248,7 +254,7 @@ impl JitBackend {
         let (code, entry, data, scratch) = generator.finish()?;
         Ok(JitBackend {
             entry,
-            inputs: plan.inputs.iter().map(|i| i.shape.iter().product()).collect(),
+            inputs: plan.inputs.iter().map(|i| i.shape().iter().product()).collect(),
             outputs: plan.outputs.clone(),
             slot_sizes: plan.slot_sizes.clone(),
             scratch,
@@ -317,6 +323,7 @@ impl Backend for JitBackend {
 /// The shims, declared in the module.
 struct Imports {
     conv: FuncId,
+    reference: FuncId,
     parallel: FuncId,
     dense: FuncId,
     expf: FuncId,
@@ -366,6 +373,7 @@ impl Gen {
         };
         let imports = Imports {
             conv: import(shims::CONV)?,
+            reference: import(shims::REFERENCE)?,
             parallel: import(shims::PARALLEL)?,
             dense: import(shims::DENSE)?,
             expf: import(shims::EXPF)?,
@@ -413,9 +421,10 @@ impl Gen {
     /// row (conv) or block of output channels (dense), run on the thread pool after the input is
     /// padded (conv).
     fn emitted_layer(&mut self, step: &Step, threads: usize, scratch_slot: usize) -> Result<(), JitError> {
-        let (bias, relu, residual) = match step.op {
-            Op::Conv { bias, relu, residual, .. } => (bias, relu, residual),
-            Op::Dense { bias, relu, .. } => (bias, relu, false),
+        let (bias, relu, residual, conv) = match &step.op {
+            Op::Conv(c) => (c.bias, c.relu, c.residual, Some(c.geometry(&step.in_shapes[0]))),
+            Op::Dense(d) => (d.bias, d.relu, false, None),
+            // Every other op is emitted by `emit_step`.
             _ => unreachable!("only conv and dense have emitted kernels"),
         };
         let out_c = step.shape[0];
@@ -424,7 +433,6 @@ impl Gen {
             bias: bias.then(|| self.data.table(direct::pack_bias(&step.params[1].data))),
             relu: relu && !residual,
         };
-        let conv = matches!(step.op, Op::Conv { .. }).then(|| conv_geometry(step));
         let pads = conv.is_some_and(|g| direct::scratch_len(&g) > 0);
         if let Some(g) = &conv {
             self.scratch = self.scratch.max(direct::scratch_len(g));
@@ -464,8 +472,12 @@ impl Gen {
     /// Generates a pooling `step`: on one thread, or as tasks over blocks of channels when the
     /// layer has channels to share and enough work.
     fn pool_layer(&mut self, step: &Step, threads: usize) -> Result<(), JitError> {
-        let p = pool_geometry(step);
-        let max = matches!(step.op, Op::MaxPool { .. });
+        let (p, max) = match &step.op {
+            Op::MaxPool(MaxPool(w)) => (w.geometry(&step.in_shapes[0]), true),
+            Op::AvgPool(AvgPool(w)) => (w.geometry(&step.in_shapes[0]), false),
+            // Every other op is emitted by `emit_step`.
+            _ => unreachable!("pool_layer of a {}", step.op.name()),
+        };
         let tasks = (1..=POOL_TASKS_PER_THREAD * threads).rev().find(|t| p.c.is_multiple_of(*t)).unwrap_or(1);
         let par = Parallelism::new(threads, p.c * p.in_h * p.in_w, PARALLEL_POOL_ELEMENTS);
         if threads == 1 || tasks < threads {
@@ -528,11 +540,12 @@ impl Gen {
 
 /// Copies network input `i` into its slot, normalizing it if declared.
 fn load_input(fx: &mut Fx, env: &mut Env, i: usize, input: &crate::plan::PlanInput) {
-    let per: usize = input.shape.iter().product();
+    let shape = input.shape();
+    let per: usize = shape.iter().product();
     let (src, dst) = (fx.input(i), fx.slot(input.slot));
     let (src, dst) = (Strided::dense(src, per), Strided::dense(dst, per));
-    let Some(nm) = &input.normalize else { return ops::copy(fx, per, src, dst) };
-    let (c, hw) = (input.shape[0], per / input.shape[0].max(1));
+    let Some(nm) = &input.op.normalize else { return ops::copy(fx, per, src, dst) };
+    let (c, hw) = (shape[0], per / shape[0].max(1));
     let scale = nm.scale;
     let f: MapFn = &|fx, ty, xs, p| {
         let s = fx.float(ty, scale);
@@ -544,6 +557,15 @@ fn load_input(fx: &mut Fx, env: &mut Env, i: usize, input: &crate::plan::PlanInp
     ops::map(fx, c, hw, &[src], dst, &tables, f);
 }
 
+/// Emits a call of `step`'s reference kernel (the interpreter's code) through the shim: how a
+/// step runs when the JIT has no fast code for its op.
+fn reference_step(fx: &mut Fx, env: &mut Env, step: &Step, threads: usize) {
+    let call = env.data.keep(RefCall { step: step.clone(), threads });
+    let p = fx.addr(call);
+    let f = env.import(fx, env.imports.reference);
+    fx.b.ins().call(f, &[p, fx.slots, fx.batch]);
+}
+
 /// Emits `step`; conv and dense layers call the packed kernels (a dense layer's weight is
 /// `weight` if given, else copied from the step).
 fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, threads: usize) {
@@ -552,47 +574,46 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, 
     let (n_in, n_out) = (per(&step.in_shapes[0]), per(&step.shape));
     let param = |i: usize| step.params[i].data.clone();
     match &step.op {
-        Op::Conv { bias, relu, residual, .. } => {
-            let g = conv_geometry(step);
-            let bias = bias.then(|| param(1));
+        Op::Conv(c) => {
+            let g = c.geometry(&step.in_shapes[0]);
+            let bias = c.bias.then(|| param(1));
             let conv = PackedConv::new(g, &step.params[0].data);
-            let call = env.data.keep(ConvCall { conv, bias, relu: *relu, par: Parallelism::layer(step, threads) });
+            let call = env.data.keep(ConvCall { conv, bias, relu: c.relu, par: Parallelism::layer(step, threads) });
             let p = fx.addr(call);
-            let residual = if *residual { fx.slot(step.inputs[1]) } else { fx.int(0) };
+            let residual = if c.residual { fx.slot(step.inputs[1]) } else { fx.int(0) };
             let f = env.import(fx, env.imports.conv);
             fx.b.ins().call(f, &[p, x, out, fx.batch, residual]);
         }
-        Op::Dense { out: out_f, bias, relu, .. } => {
-            let bias = bias.then(|| param(1));
+        Op::Dense(d) => {
+            let bias = d.bias.then(|| param(1));
             let call = env.data.keep(DenseCall {
-                dense: PackedDense::from_vec(n_in, *out_f, weight.unwrap_or_else(|| param(0))),
+                dense: PackedDense::from_vec(n_in, d.out, weight.unwrap_or_else(|| param(0))),
                 in_f: n_in,
-                out_f: *out_f,
+                out_f: d.out,
                 bias,
-                relu: *relu,
+                relu: d.relu,
                 par: Parallelism::layer(step, threads),
             });
             let p = fx.addr(call);
             let f = env.import(fx, env.imports.dense);
             fx.b.ins().call(f, &[p, x, out, fx.batch]);
         }
-        Op::MaxPool { .. } | Op::AvgPool { .. } => unreachable!("pooling layers are generated by `pool_layer`"),
-        Op::GlobalAvgPool | Op::GlobalMaxPool => {
+        Op::MaxPool(_) | Op::AvgPool(_) => unreachable!("pooling layers are generated by `pool_layer`"),
+        Op::GlobalAvgPool(_) | Op::GlobalMaxPool(_) => {
             let s = &step.in_shapes[0];
-            ops::global_pool(fx, s[0], s[1] * s[2], step.op == Op::GlobalMaxPool, x, out)
+            ops::global_pool(fx, s[0], s[1] * s[2], matches!(step.op, Op::GlobalMaxPool(_)), x, out)
         }
-        Op::Relu => {
+        Op::Relu(_) => {
             ops::map(fx, 1, n_in, &[Strided::dense(x, n_in)], Strided::dense(out, n_out), &[], &|fx, ty, xs, _| {
                 ops::relu(fx, ty, xs[0])
             })
         }
-        Op::Identity | Op::Flatten => ops::copy(fx, n_in, Strided::dense(x, n_in), Strided::dense(out, n_out)),
-        Op::BatchNorm { eps } => {
+        Op::Identity(_) | Op::Flatten(_) => ops::copy(fx, n_in, Strided::dense(x, n_in), Strided::dense(out, n_out)),
+        Op::BatchNorm(bn) => {
             let s = &step.in_shapes[0];
             let (c, hw) = (s[0], n_in / s[0].max(1));
             let [g, b, m, v] = [0, 1, 2, 3].map(|i| &step.params[i].data);
-            let scale: Vec<f32> = (0..c).map(|ch| g[ch] / (v[ch] + eps).sqrt()).collect();
-            let tables = [env.data.table(m.clone()), env.data.table(scale), env.data.table(b.clone())];
+            let tables = [env.data.table(m.clone()), env.data.table(bn.scale(g, v)), env.data.table(b.clone())];
             let f: MapFn = &|fx, _, xs, p| {
                 let d = fx.b.ins().fsub(xs[0], p[0]);
                 let d = fx.b.ins().fmul(d, p[1]);
@@ -600,15 +621,15 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, 
             };
             ops::map(fx, c, hw, &[Strided::dense(x, n_in)], Strided::dense(out, n_out), &tables, f);
         }
-        Op::Add { relu } => {
+        Op::Add(a) => {
             let mut srcs = vec![Strided::dense(x, n_in)];
             for &s in &step.inputs[1..] {
                 let p = fx.slot(s);
                 srcs.push(Strided::dense(p, n_in));
             }
-            ops::add(fx, n_in, &srcs, Strided::dense(out, n_out), *relu);
+            ops::add(fx, n_in, &srcs, Strided::dense(out, n_out), a.relu);
         }
-        Op::Concat => {
+        Op::Concat(_) => {
             let mut offset = 0;
             for (i, shape) in step.in_shapes.iter().enumerate() {
                 let n = per(shape);
@@ -617,10 +638,11 @@ fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, 
                 offset += n;
             }
         }
-        Op::Softmax => {
+        Op::Softmax(_) => {
             let f = env.import(fx, env.imports.expf);
             ops::softmax(fx, n_out, x, out, f);
         }
-        Op::Input { .. } => unreachable!("inputs are loaded, not executed"),
+        // Ops without fast code run their reference kernel.
+        Op::Input(_) => reference_step(fx, env, step, threads),
     }
 }

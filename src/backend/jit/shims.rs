@@ -1,11 +1,12 @@
 //! `extern "C"` entry points the generated code imports: the AVX-512 packed convolution and dense
-//! kernels compiled by rustc, the thread pool (to run generated task functions), and `f32::exp`
-//! for softmax. Each kernel call receives a pointer to
+//! kernels compiled by rustc, any step's reference kernel (for ops without fast code), the thread
+//! pool (to run generated task functions), and `f32::exp` for softmax. Each kernel call receives a pointer to
 //! its prepared layer, which the back end owns for as long as the code exists.
 
 use super::Parallelism;
 use crate::kernels::threads::parallel_for;
 use crate::kernels::{Epilogue, PackedConv, PackedDense};
+use crate::plan::Step;
 use cranelift_codegen::ir::types::{F32, I64};
 use cranelift_codegen::ir::{AbiParam, Signature};
 use cranelift_jit::JITBuilder;
@@ -67,6 +68,32 @@ unsafe extern "C" fn dense(call: *const DenseCall, x: *const f32, out: *mut f32,
     call.dense.run(batch, x, call.bias.as_deref(), call.relu, out, call.par.threads(batch));
 }
 
+/// A step prepared for [`reference`].
+pub(super) struct RefCall {
+    pub step: Step,
+    pub threads: usize,
+}
+
+/// Runs `call`'s step with its op's reference kernel on `batch` samples, reading and writing the
+/// arena slots `slots`.
+///
+/// # Safety
+/// `call` must point to a live [`RefCall`] and `slots` to the arena's slot pointers, each slot
+/// holding `batch` samples of its size.
+unsafe extern "C" fn reference(call: *const RefCall, slots: *const *mut f32, batch: usize) {
+    // SAFETY: guaranteed by the caller; the memory plan never gives a step's output the slot of
+    // one of its operands, so the slices do not overlap.
+    unsafe {
+        let call = &*call;
+        let step = &call.step;
+        let inputs: Vec<&[f32]> = (0..step.inputs.len())
+            .map(|i| std::slice::from_raw_parts(*slots.add(step.inputs[i]), step.input_len(i, batch)))
+            .collect();
+        let out = std::slice::from_raw_parts_mut(*slots.add(step.output), step.output_len(batch));
+        step.eval(batch, call.threads, &inputs, out);
+    }
+}
+
 /// A generated task function: `(slots, inputs, batch, task)`.
 type Task = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usize);
 
@@ -100,6 +127,8 @@ extern "C" fn expf(x: f32) -> f32 {
 
 /// Symbol of [`conv`].
 pub(super) const CONV: &str = "netc_jit_conv";
+/// Symbol of [`reference`].
+pub(super) const REFERENCE: &str = "netc_jit_reference";
 /// Symbol of [`dense`].
 pub(super) const DENSE: &str = "netc_jit_dense";
 /// Symbol of [`parallel`].
@@ -111,6 +140,7 @@ pub(super) const EXPF: &str = "netc_jit_expf";
 pub(super) fn register(builder: &mut JITBuilder) {
     builder.symbol(CONV, conv as *const u8);
     builder.symbol(DENSE, dense as *const u8);
+    builder.symbol(REFERENCE, reference as *const u8);
     builder.symbol(PARALLEL, parallel as *const u8);
     builder.symbol(EXPF, expf as *const u8);
 }
@@ -124,6 +154,7 @@ pub(super) fn signature(name: &str, mut sig: Signature) -> Signature {
         let params = match name {
             PARALLEL => 7,
             CONV => 5,
+            REFERENCE => 3,
             _ => 4,
         };
         sig.params.extend(vec![AbiParam::new(I64); params]);

@@ -1,0 +1,41 @@
+//! The checked graph as JSON (`netc check --format json`): what editors, CI and the PyTorch
+//! oracle script read. Attributes come from each op ([`crate::ops::Op::attrs`]), weight names and
+//! shapes from [`Graph::weight_specs`].
+
+use super::layer_table;
+use crate::ir::Graph;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// The checked graph: layers in topological order with operands, shapes, attributes and weights.
+pub fn graph_json(graph: &Graph) -> Value {
+    let order = graph.topo_order();
+    let table = layer_table(graph);
+    let ids: HashMap<_, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let id = |n| ids.get(&n).copied().unwrap_or(usize::MAX);
+    let layers: Vec<Value> = order
+        .iter()
+        .zip(&table.rows)
+        .map(|(&n, row)| {
+            let node = &graph.g[n];
+            let weights: Vec<Value> =
+                graph.weight_specs(n).into_iter().map(|w| json!({ "name": w.name, "shape": w.shape })).collect();
+            json!({
+                "id": id(n),
+                "path": node.path,
+                "op": node.op.name(),
+                "inputs": graph.inputs_of(n).into_iter().map(id).collect::<Vec<_>>(),
+                "shape": node.shape,
+                "attrs": node.op.attrs(),
+                "weights": weights,
+                "params": row.params,
+                "flops": row.flops,
+            })
+        })
+        .collect();
+    json!({
+        "inputs": graph.inputs.iter().map(|&n| id(n)).collect::<Vec<_>>(),
+        "outputs": graph.outputs.iter().map(|o| id(o.node)).collect::<Vec<_>>(),
+        "layers": layers,
+    })
+}

@@ -1,0 +1,146 @@
+//! `netc bench FILE`: compile time, latency, throughput and GFLOP/s per back end, and where the
+//! time goes layer by layer.
+
+use super::{FAILURE, Format, SUCCESS, Streams, compile, default_threads, parse_shape};
+use crate::backend::BackendKind;
+use crate::bench::{self, BenchResult, Budget};
+use crate::check::{human_flops, layer_table};
+use crate::run::prepare;
+use crate::weights::Weights;
+use clap::ValueEnum;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// The `.net` file.
+    pub file: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Back ends to time (default: all).
+    #[arg(long, value_enum)]
+    pub backend: Vec<BackendKind>,
+    /// Override the input's declared shape, e.g. `3x64x64`.
+    #[arg(long, value_parser = parse_shape)]
+    pub input_shape: Option<std::vec::Vec<usize>>,
+    /// Minimum seconds of timed runs per back end.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// Also print where the time goes, layer by layer, for the first back end.
+    #[arg(long)]
+    pub profile: bool,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
+    let batch = a.batch;
+    let c = match compile(&a.file, a.input_shape.clone(), s) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if c.has_errors() {
+        s.diagnostics(&c, &c.diagnostics);
+        return FAILURE;
+    }
+    let threads = a.threads.unwrap_or_else(default_threads);
+    let flops = layer_table(&c.graph).total_flops;
+    let (optimized, plan) = match prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights") {
+        Ok(p) => p,
+        Err(d) => {
+            s.diagnostics(&c, &[*d]);
+            return FAILURE;
+        }
+    };
+    let inputs = plan.sample_inputs(batch.max(1), 0);
+    let peak = crate::kernels::machine_peak_gflops(threads);
+    let budget = Budget { min_time: std::time::Duration::from_secs_f64(a.seconds.max(0.0)), ..Default::default() };
+    let kinds = if a.backend.is_empty() { BackendKind::value_variants().to_vec() } else { a.backend.clone() };
+    let mut results: Vec<BenchResult> = Vec::new();
+    for k in &kinds {
+        match k.build(plan.clone(), threads) {
+            Ok((b, compile_ms)) => {
+                results.push(bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget))
+            }
+            Err(e) => return s.io_error(e),
+        }
+    }
+    let layers = if a.profile {
+        let table = layer_table(&optimized);
+        // The table has a row per node, inputs included; the plan a step per non-input node.
+        let flops: Vec<u64> = table.rows.iter().filter(|r| r.op != "input").map(|r| r.flops).collect();
+        let kind = kinds[0];
+        let short = Budget { min_time: budget.min_time / 4, ..budget };
+        let build = |p| kind.build(p, threads).expect("the back end built the whole plan, so it builds its prefixes").0;
+        bench::profile(&plan, &flops, &inputs, &build, short)
+    } else {
+        Vec::new()
+    };
+    match a.format {
+        Format::Json => {
+            let out = serde_json::json!({
+                "profile": layers,
+                "file": a.file.display().to_string(),
+                "batch": batch,
+                "threads": threads,
+                "flops_per_sample": flops,
+                "peak_gflops": peak,
+                "results": results,
+            });
+            let _ = writeln!(s.out, "{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+        Format::Human => {
+            let o = &mut s.out;
+            let _ = writeln!(
+                o,
+                "{}: batch {batch}, {threads} thread(s), {} per sample, machine FMA peak {peak:.0} GFLOP/s",
+                a.file.display(),
+                human_flops(flops)
+            );
+            let _ = writeln!(
+                o,
+                "{:<8} {:>11} {:>12} {:>12} {:>10} {:>9} {:>6}",
+                "backend", "compile ms", "median ms", "p90 ms", "img/s", "GFLOP/s", "peak"
+            );
+            for r in &results {
+                let _ = writeln!(
+                    o,
+                    "{:<8} {:>11.1} {:>12.3} {:>12.3} {:>10.1} {:>9.1} {:>5.0}%",
+                    r.backend,
+                    r.compile_ms,
+                    r.latency_ms_median,
+                    r.latency_ms_p90,
+                    r.images_per_s,
+                    r.gflops,
+                    r.peak_share * 100.0
+                );
+            }
+            if !layers.is_empty() {
+                let total: f64 = layers.iter().map(|l| l.ms).sum();
+                let _ = writeln!(o, "\nper-layer profile ({} back end, batch {batch}):", results[0].backend);
+                let _ = writeln!(
+                    o,
+                    "{:<24} {:<15} {:>9} {:>10} {:>9} {:>6}",
+                    "layer", "op", "MFLOPs", "ms", "GFLOP/s", "share"
+                );
+                for l in &layers {
+                    let gflops = if l.ms > 0.0 { l.flops as f64 * batch as f64 / (l.ms * 1e-3) / 1e9 } else { 0.0 };
+                    let _ = writeln!(
+                        o,
+                        "{:<24} {:<15} {:>9.1} {:>10.3} {:>9.1} {:>5.1}%",
+                        l.path,
+                        l.op,
+                        l.flops as f64 / 1e6,
+                        l.ms,
+                        gflops,
+                        100.0 * l.ms / total.max(f64::MIN_POSITIVE)
+                    );
+                }
+            }
+        }
+    }
+    SUCCESS
+}

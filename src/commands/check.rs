@@ -1,0 +1,70 @@
+//! `netc check FILE`: the layer table, or every diagnostic.
+
+use super::{FAILURE, Format, SUCCESS, Streams, compile, parse_shape};
+use crate::check::{graph_json, layer_table};
+use crate::compile::Compilation;
+use crate::diag;
+use crate::run::prepare;
+use crate::weights::Weights;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The `.net` file.
+    pub file: PathBuf,
+    /// Override the input's declared shape, e.g. `3x64x64`.
+    // The path is spelt out so that clap takes the shape as one value: a bare `Vec<_>` would
+    // make it a multi-value argument and panic when the option is read.
+    #[arg(long, value_parser = parse_shape)]
+    pub input_shape: Option<std::vec::Vec<usize>>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Show the optimized IR (after fusion and folding) and its memory plan instead.
+    #[arg(long)]
+    pub opt: bool,
+}
+
+pub(super) fn check(a: &CheckArgs, s: &mut Streams) -> u8 {
+    let c = match compile(&a.file, a.input_shape.clone(), s) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match a.format {
+        Format::Human => human(&c, a, s),
+        Format::Json => {
+            let _ = writeln!(s.out, "{}", serde_json::to_string_pretty(&json(&c)).unwrap_or_default());
+        }
+    }
+    if c.has_errors() { FAILURE } else { SUCCESS }
+}
+
+/// The diagnostics on standard error, then the layer table (or the optimized IR) or a summary
+/// of the failure.
+fn human(c: &Compilation, a: &CheckArgs, s: &mut Streams) {
+    s.diagnostics(c, &c.diagnostics);
+    if c.has_errors() {
+        let n = c.diagnostics.iter().filter(|d| d.is_error()).count();
+        let plural = if n == 1 { "" } else { "s" };
+        let _ = writeln!(s.err, "error: could not check `{}` due to {n} previous error{plural}", a.file.display());
+    } else if a.opt {
+        let weights = Weights::generate(&c.graph, 0);
+        if let Ok((g, plan)) = prepare(&c.graph, weights, "generated weights") {
+            let _ = write!(s.out, "{}", plan.describe(&g));
+        }
+    } else {
+        let _ = write!(s.out, "{}", layer_table(&c.graph).render());
+    }
+}
+
+/// `{ok, diagnostics}`, and on success the checked graph and its totals.
+pub fn json(c: &Compilation) -> serde_json::Value {
+    let ok = !c.has_errors();
+    let diags: Vec<_> = c.diagnostics.iter().map(|d| diag::to_json(&c.sources, d)).collect();
+    let mut out = serde_json::json!({ "ok": ok, "diagnostics": diags });
+    if ok {
+        out["network"] = graph_json(&c.graph);
+        let t = layer_table(&c.graph);
+        out["totals"] = serde_json::json!({ "layers": t.rows.len(), "params": t.total_params, "flops": t.total_flops });
+    }
+    out
+}

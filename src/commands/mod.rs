@@ -1,0 +1,122 @@
+//! The `netc` command line as a library: argument definitions (clap) and one module per
+//! subcommand, each writing to the writers it is given. The binary (`src/main.rs`) only calls
+//! [`main`] with the process's arguments and streams, so tests run exactly what users run.
+
+mod bench;
+mod check;
+mod explain;
+mod run;
+
+pub use bench::BenchArgs;
+pub use check::CheckArgs;
+pub use run::RunArgs;
+
+use crate::compile::{Compilation, compile_file};
+use crate::diag::{self, Diagnostic};
+use crate::ir::LowerOptions;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+
+/// Exit status: the command did what was asked.
+pub const SUCCESS: u8 = 0;
+/// Exit status: the network or its data has errors (diagnostics were printed).
+pub const FAILURE: u8 = 1;
+/// Exit status: a file could not be read or written, or the arguments are unusable.
+pub const IO_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "netc", version, about = "Check, optimize and run hand-written convolutional networks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Infer every shape, check every skip connection, print the layer table or the errors.
+    Check(CheckArgs),
+    /// Run a network on an input batch (`.npy`), with trained weights or generated ones.
+    Run(RunArgs),
+    /// Time a network: compile time, latency, throughput and GFLOP/s per back end.
+    Bench(BenchArgs),
+    /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
+    Explain {
+        /// The code; without one, list them all.
+        code: Option<String>,
+    },
+}
+
+/// Output format of `check` and `bench`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Where a command writes: standard output (results) and standard error (diagnostics,
+/// progress), and whether the latter is a terminal that shows colour.
+pub struct Streams<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+    pub color: bool,
+}
+
+impl Streams<'_> {
+    /// Renders diagnostics (pointing into `c`'s sources) on standard error.
+    fn diagnostics(&mut self, c: &Compilation, diags: &[Diagnostic]) {
+        let text = diag::render_human(&c.sources, diags, self.color);
+        let _ = self.err.write_all(text.as_bytes());
+    }
+
+    /// `error: {message}` on standard error; returns [`IO_ERROR`].
+    fn io_error(&mut self, message: impl std::fmt::Display) -> u8 {
+        let _ = writeln!(self.err, "error: {message}");
+        IO_ERROR
+    }
+}
+
+/// Runs the `netc` command line on `args` (the program name first) and returns the exit status.
+/// Writes to a closed stream are ignored, so `netc check big.net | head` ends quietly.
+pub fn main<I, T>(args: I, streams: &mut Streams) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let text = if streams.color { e.render().ansi().to_string() } else { e.render().to_string() };
+            let target = if e.use_stderr() { &mut streams.err } else { &mut streams.out };
+            let _ = target.write_all(text.as_bytes());
+            return if e.use_stderr() { IO_ERROR } else { SUCCESS };
+        }
+    };
+    match cli.command {
+        Command::Check(a) => check::check(&a, streams),
+        Command::Run(a) => run::run(&a, streams),
+        Command::Bench(a) => bench::bench(&a, streams),
+        Command::Explain { code } => explain::explain(code.as_deref(), streams),
+    }
+}
+
+/// Reads and checks `file`, or reports why it cannot be read.
+fn compile(file: &Path, input_shape: Option<Vec<usize>>, streams: &mut Streams) -> Result<Compilation, u8> {
+    compile_file(file, &LowerOptions { input_shape })
+        .map_err(|e| streams.io_error(format!("cannot read `{}`: {e}", file.display())))
+}
+
+/// Parses `3x224x224` (or `3,224,224`).
+fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
+    let dims: Result<Vec<usize>, _> = s.split(['x', 'X', ',']).map(|d| d.trim().parse::<usize>()).collect();
+    match dims {
+        Ok(d) if !d.is_empty() && d.iter().all(|&x| x > 0) => Ok(d),
+        _ => Err(format!("`{s}` is not a shape; write it as CxHxW, e.g. 3x224x224")),
+    }
+}
+
+/// All the machine's cores.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

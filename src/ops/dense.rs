@@ -1,0 +1,90 @@
+//! `dense`: a fully connected layer.
+
+use super::sig::{Default, Ty, param};
+use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
+use crate::diag::{Code, Diagnostic};
+use crate::kernels::reference;
+use crate::tensor::fmt_shape;
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// `out` outputs from all of its input's features (a map is flattened); `relu` is set by
+/// fusion. `in_features` is the size the author declared, if any.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Dense {
+    pub out: usize,
+    pub bias: bool,
+    pub relu: bool,
+    #[serde(skip)]
+    pub in_features: Option<usize>,
+}
+
+impl Builtin for Dense {
+    const SIGNATURE: Signature = Signature {
+        name: "dense",
+        params: &[
+            param("out", Ty::Int, Default::Required),
+            param("bias", Ty::Bool, Default::Bool(true)),
+            param("in_features", Ty::Int, Default::Absent),
+        ],
+        variadic_tensors: false,
+        summary: "fully connected layer; flattens its input",
+        shapes: "any `N` features → `out`",
+        weights: "`out*N` (+ `out`)",
+    };
+
+    fn from_args(a: &Args) -> Result<Dense, Box<Diagnostic>> {
+        Ok(Dense { out: a.int("out"), bias: a.flag("bias"), relu: false, in_features: a.opt_int("in_features") })
+    }
+}
+
+impl Layer for Dense {
+    fn label(&self) -> Cow<'static, str> {
+        if self.relu { "dense+relu".into() } else { "dense".into() }
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        let input = &cx.inputs[0];
+        let n: usize = input.iter().product();
+        if let Some(declared) = self.in_features
+            && declared != n
+        {
+            let received = if input.len() > 1 {
+                format!("a {} map = {n} features", fmt_shape(input))
+            } else {
+                format!("{n} features")
+            };
+            cx.diags.push(
+                Diagnostic::error(
+                    Code::DenseMismatch,
+                    format!("dense layer declared for {declared} inputs receives {n}"),
+                    cx.span,
+                    format!("receives {received}"),
+                )
+                .with_help(format!("write `in_features = {n}`, or drop `in_features` and let netc infer it")),
+            );
+        }
+        Some(vec![self.out])
+    }
+
+    fn cost(&self, inputs: &[Vec<usize>], _: &[usize]) -> Cost {
+        let n = inputs[0].iter().map(|&d| d as u64).product::<u64>();
+        let out = self.out as u64;
+        Cost { params: out * n + if self.bias { out } else { 0 }, flops: 2 * n * out }
+    }
+
+    fn weights(&self, inputs: &[Vec<usize>]) -> Vec<WeightSpec> {
+        let fan_in = inputs[0].iter().product();
+        let mut w = vec![WeightSpec { kind: "weight", shape: vec![self.out, fan_in], init: Init::He { fan_in } }];
+        if self.bias {
+            w.push(WeightSpec { kind: "bias", shape: vec![self.out], init: Init::Bias { fan_in } });
+        }
+        w
+    }
+
+    fn eval(&self, e: Eval) {
+        let in_f = e.in_shapes[0].iter().product();
+        let bias = self.bias.then(|| e.params[1].data.as_slice());
+        reference::dense(in_f, self.out, e.batch, e.inputs[0], &e.params[0].data, bias, self.relu, e.out);
+    }
+}

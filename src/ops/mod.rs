@@ -1,0 +1,277 @@
+//! The operations of the IR, each in one place.
+//!
+//! An op is a type in one of this module's files carrying everything netc knows about it: its
+//! signature as a built-in layer ([`Builtin`]), how it is built from a call's arguments, its
+//! shape rule, its parameters and FLOPs, its weights (names, shapes, how they are generated), the
+//! attributes it exports and its reference kernel ([`Layer`]). The [`Op`] enum and its dispatch
+//! are generated from the list at the bottom of this file, so adding an op is one new type, one
+//! line in that list, and the holes the compiler then points at (exhaustive matches in the
+//! passes and back ends).
+
+mod activation;
+mod add;
+mod batchnorm;
+mod concat;
+mod conv;
+mod dense;
+mod input;
+mod pool;
+mod reshape;
+pub mod sig;
+mod softmax;
+
+pub use activation::Relu;
+pub use add::Add;
+pub use batchnorm::BatchNorm;
+pub use concat::Concat;
+pub use conv::Conv;
+pub use dense::Dense;
+pub use input::{Input, Normalize};
+pub use pool::{AvgPool, GlobalAvgPool, GlobalMaxPool, MaxPool};
+pub use reshape::{Flatten, Identity};
+pub use sig::{Args, Signature};
+pub use softmax::Softmax;
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::Span;
+use crate::tensor::{Tensor, fmt_shape};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::ops::RangeInclusive;
+
+/// Where an operand of a multi-input operation comes from, for diagnostics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operand {
+    /// Where the operand's value was defined (a `let`, or the stage that produced it).
+    pub span: Span,
+    /// The tensor's name when the operand was written as one.
+    pub name: Option<String>,
+}
+
+/// How an add came to be written: the residual form or an explicit `add(a, b)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipKind {
+    /// `residual { body }` (operand 0 is the shortcut, operand 1 the body).
+    Residual { has_shortcut: bool },
+    /// `add(a, b)` or `a -> add(b)`.
+    Explicit,
+}
+
+/// How a weight's values are generated when no trained weights are given (`netc run --seed`);
+/// see `weights::init` for the formulas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    /// A conv or dense weight: He uniform.
+    He { fan_in: usize },
+    /// A conv or dense bias: PyTorch's default scale.
+    Bias { fan_in: usize },
+    /// A normalization's scale: near 1.
+    NormScale,
+    /// A normalization's shift or running mean: near 0.
+    NormShift,
+    /// A running variance: between 1 and 1.5.
+    NormVar,
+}
+
+/// One weight tensor of a layer: `<path>.<kind>`, in PyTorch's layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightSpec {
+    pub kind: &'static str,
+    pub shape: Vec<usize>,
+    pub init: Init,
+}
+
+/// A layer's trainable parameters and FLOPs (2 per multiply-add) per sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub params: u64,
+    pub flops: u64,
+}
+
+/// What a shape rule sees of its node: the operands' per-sample shapes (all known), where the
+/// node was written, and where its operands come from; and where its diagnostics go.
+pub struct ShapeCx<'a> {
+    pub inputs: &'a [Vec<usize>],
+    pub span: Span,
+    /// The op as shown to the user (`conv`, `maxpool`, ...).
+    pub op: &'a str,
+    pub operands: &'a [Operand],
+    pub skip: Option<SkipKind>,
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
+impl ShapeCx<'_> {
+    /// Operand `i` as a `[C, H, W]` map, or an E0016 diagnostic.
+    pub fn map(&mut self, i: usize) -> Option<[usize; 3]> {
+        match self.inputs[i][..] {
+            [c, h, w] => Some([c, h, w]),
+            _ => {
+                let d = Diagnostic::error(
+                    Code::RankMismatch,
+                    format!(
+                        "`{}` needs a CxHxW feature map, but its input is a vector of {}",
+                        self.op,
+                        fmt_shape(&self.inputs[i])
+                    ),
+                    self.span,
+                    "input is not a feature map",
+                )
+                .with_help(
+                    "spatial layers must come before `flatten` or `dense`; move this layer earlier in the chain",
+                );
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    /// E0009: a `kernel`-wide window (padded by `pad`) does not fit operand 0's map.
+    pub fn too_small(&mut self, kernel: usize, pad: usize) {
+        let input = &self.inputs[0];
+        let (h, w) = (input[1], input[2]);
+        let d = Diagnostic::error(
+            Code::MapTooSmall,
+            format!("`{}` with a {kernel}x{kernel} window does not fit the {h}x{w} map", self.op),
+            self.span,
+            format!("input is {}, padded to {}x{}", fmt_shape(input), h + 2 * pad, w + 2 * pad),
+        )
+        .with_note("earlier strides and pools have shrunk the map below the window")
+        .with_help(
+            "remove a downsampling layer before this one, use a larger input (`--input-shape`), or a smaller window",
+        );
+        self.diags.push(d);
+    }
+}
+
+/// One execution of a layer's reference kernel on a batch: operand `i` holds `batch` samples of
+/// `in_shapes[i]`, `out` receives `batch` samples of `shape`.
+pub struct Eval<'a> {
+    pub batch: usize,
+    pub threads: usize,
+    pub inputs: &'a [&'a [f32]],
+    pub in_shapes: &'a [Vec<usize>],
+    pub shape: &'a [usize],
+    /// The layer's weights, in the order of [`Layer::weights`].
+    pub params: &'a [Tensor],
+    pub out: &'a mut [f32],
+}
+
+/// What every operation knows about itself.
+pub trait Layer {
+    /// The op as shown in the layer table and JSON: its name, with `+relu` etc. when fused.
+    fn label(&self) -> Cow<'static, str>;
+    /// How many operands it takes.
+    fn operands(&self) -> RangeInclusive<usize> {
+        1..=1
+    }
+    /// The output's per-sample shape from the operands', or `None` after reporting why not.
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>>;
+    /// Parameters and FLOPs per sample, given the operand and output shapes. FLOPs count the
+    /// multiply-adds of conv and dense layers (twice), as PyTorch's flop counter does; the
+    /// default is a layer without either.
+    fn cost(&self, _inputs: &[Vec<usize>], _output: &[usize]) -> Cost {
+        Cost::default()
+    }
+    /// The weights the layer reads, given its operand shapes; by default none.
+    fn weights(&self, _inputs: &[Vec<usize>]) -> Vec<WeightSpec> {
+        Vec::new()
+    }
+    /// Computes the layer: the readable reference kernel, netc's ground truth.
+    fn eval(&self, e: Eval);
+}
+
+/// A layer that source code calls by name.
+pub trait Builtin: Layer + Sized {
+    const SIGNATURE: Signature;
+    /// Builds the op from a call's arguments, which match [`Builtin::SIGNATURE`].
+    fn from_args(args: &Args) -> Result<Self, Box<Diagnostic>>;
+}
+
+/// A built-in layer in the registry: its signature and how a call builds it.
+pub struct Entry {
+    pub sig: &'static Signature,
+    pub build: fn(&Args) -> Result<Op, Box<Diagnostic>>,
+}
+
+/// Generates [`Op`] with its dispatch and the registry [`BUILTINS`] from the list of ops:
+/// `declared` ones are not called by name (inputs), `builtins` are.
+macro_rules! ops {
+    (declared: $($dv:ident($dt:ty)),* ; builtins: $($v:ident($t:ty)),* $(,)?) => {
+        /// One operation of the IR. Shapes are per sample (the batch is implicit).
+        #[derive(Clone, Debug, PartialEq, Serialize)]
+        #[serde(untagged)]
+        pub enum Op {
+            $($dv($dt),)*
+            $($v($t),)*
+        }
+
+        impl Op {
+            fn layer(&self) -> &dyn Layer {
+                match self {
+                    $(Op::$dv(o) => o,)*
+                    $(Op::$v(o) => o,)*
+                }
+            }
+        }
+
+        /// Every built-in layer, in the order the book lists them.
+        pub static BUILTINS: &[Entry] = &[
+            $(Entry { sig: &<$t as Builtin>::SIGNATURE, build: |a| <$t as Builtin>::from_args(a).map(Op::$v) },)*
+        ];
+    };
+}
+
+ops! {
+    declared: Input(Input);
+    builtins:
+        Conv(Conv),
+        Relu(Relu),
+        MaxPool(MaxPool),
+        AvgPool(AvgPool),
+        GlobalAvgPool(GlobalAvgPool),
+        GlobalMaxPool(GlobalMaxPool),
+        BatchNorm(BatchNorm),
+        Add(Add),
+        Concat(Concat),
+        Flatten(Flatten),
+        Dense(Dense),
+        Softmax(Softmax),
+        Identity(Identity),
+}
+
+impl Op {
+    /// The op as shown in the layer table (with `+relu` when fused).
+    pub fn name(&self) -> String {
+        self.layer().label().into_owned()
+    }
+
+    pub fn operands(&self) -> RangeInclusive<usize> {
+        self.layer().operands()
+    }
+
+    pub fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        self.layer().infer(cx)
+    }
+
+    pub fn cost(&self, inputs: &[Vec<usize>], output: &[usize]) -> Cost {
+        self.layer().cost(inputs, output)
+    }
+
+    pub fn weights(&self, inputs: &[Vec<usize>]) -> Vec<WeightSpec> {
+        self.layer().weights(inputs)
+    }
+
+    pub fn eval(&self, e: Eval) {
+        self.layer().eval(e)
+    }
+
+    /// The op's attributes as JSON (`netc check --format json`).
+    pub fn attrs(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// The built-in named `name`.
+pub fn builtin(name: &str) -> Option<&'static Entry> {
+    BUILTINS.iter().find(|b| b.sig.name == name)
+}

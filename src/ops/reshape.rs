@@ -1,0 +1,72 @@
+//! Layers that only move data: `flatten` and `identity`.
+
+use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
+use crate::diag::Diagnostic;
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// `CxHxW` to a vector of `C*H*W` (the data is unchanged: tensors are row-major).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Flatten {}
+
+/// Passes its input through; removed by the optimizer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Identity {}
+
+impl Builtin for Flatten {
+    const SIGNATURE: Signature = Signature {
+        name: "flatten",
+        params: &[],
+        variadic_tensors: false,
+        summary: "CxHxW to a vector of C*H*W",
+        shapes: "`CxHxW` → `C*H*W`",
+        weights: "-",
+    };
+
+    fn from_args(_: &Args) -> Result<Flatten, Box<Diagnostic>> {
+        Ok(Flatten {})
+    }
+}
+
+impl Layer for Flatten {
+    fn label(&self) -> Cow<'static, str> {
+        "flatten".into()
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        Some(vec![cx.inputs[0].iter().product()])
+    }
+
+    fn eval(&self, e: Eval) {
+        e.out.copy_from_slice(e.inputs[0]);
+    }
+}
+
+impl Builtin for Identity {
+    const SIGNATURE: Signature = Signature {
+        name: "identity",
+        params: &[],
+        variadic_tensors: false,
+        summary: "passes its input through",
+        shapes: "same shape",
+        weights: "-",
+    };
+
+    fn from_args(_: &Args) -> Result<Identity, Box<Diagnostic>> {
+        Ok(Identity {})
+    }
+}
+
+impl Layer for Identity {
+    fn label(&self) -> Cow<'static, str> {
+        "identity".into()
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        Some(cx.inputs[0].clone())
+    }
+
+    fn eval(&self, e: Eval) {
+        e.out.copy_from_slice(e.inputs[0]);
+    }
+}
