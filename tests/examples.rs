@@ -1,6 +1,8 @@
 //! The shipped examples: their `netc check` output is snapshotted, a few totals are pinned,
 //! and the `netc` binary itself is run for exit codes and the JSON format.
 
+mod common;
+
 use netc::compile::{Compilation, compile_source};
 use netc::diag::Code;
 use netc::ir::LowerOptions;
@@ -15,20 +17,16 @@ fn check_example(name: &str) -> Compilation {
     compile_source(&rel, source, Path::new("examples"), &LowerOptions::default())
 }
 
-/// What `netc check` prints: diagnostics, then the table when there are no errors.
+/// The diagnostics of a compilation, for assertion messages.
 fn render(c: &Compilation) -> String {
-    let mut text = netc::diag::render_human(&c.sources, &c.diagnostics, false);
-    if !c.has_errors() {
-        text.push_str(&netc::check::layer_table(&c.graph).render());
-    }
-    text
+    netc::diag::render_human(&c.sources, &c.diagnostics, false)
 }
 
 #[test]
 fn example_outputs() {
     insta::glob!("../examples", "*.net", |path| {
         let name = path.file_name().unwrap().to_str().unwrap();
-        insta::assert_snapshot!(render(&check_example(name)));
+        insta::assert_snapshot!(common::check_output(&format!("examples/{name}"), &[]));
     });
 }
 

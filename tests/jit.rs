@@ -62,7 +62,8 @@ fn compare_at(name: &str, plan: &Plan, batch: usize, threads: usize, policies: &
     expected.iter().flat_map(|t| &t.data).fold(0.0f64, |m, &v| m.max(v.abs() as f64))
 }
 
-const ALL: &[Policy] = &[Policy::Auto, Policy::Always(Kernel::Emitted), Policy::Always(Kernel::Called)];
+const ALL: &[Policy] =
+    &[Policy::Auto, Policy::Always(Kernel::Emitted), Policy::Always(Kernel::Called), Policy::Reference];
 
 fn plan_of(graph: &Graph, seed: u64) -> Plan {
     let (_, plan) = prepare(graph, Weights::generate(graph, seed), "gen").expect("generated weights fit");

@@ -1,50 +1,46 @@
 //! UI snapshot tests: every `tests/ui/*.net` is checked and its rendered diagnostics (and, when
 //! it has no errors, its layer table) are compared with `tests/snapshots/ui__ui@<case>.snap`.
 //!
-//! A case may start with a line `# netc-options: --input-shape CxHxW` to check it as
-//! `netc check --input-shape CxHxW` would. Files under `tests/ui/lib/` are helpers that the
-//! cases import; they are not cases themselves.
+//! The text is the binary's own output (`netc::commands::main`): diagnostics on standard error
+//! with the final summary, then the table. A case may start with a line
+//! `# netc-options: --input-shape CxHxW` to check it as `netc check --input-shape CxHxW` would.
+//! Files under `tests/ui/lib/` are helpers that the cases import; they are not cases themselves.
 //!
 //! Review a changed snapshot with `cargo insta review` (or `INSTA_UPDATE=always cargo test`
 //! and `git diff`).
+
+mod common;
 
 use netc::compile::{Compilation, compile_source};
 use netc::ir::LowerOptions;
 use std::path::Path;
 
-/// The options a case asks for in its `# netc-options:` line.
-fn options(source: &str) -> LowerOptions {
-    let mut options = LowerOptions::default();
-    let Some(line) = source.lines().find_map(|l| l.strip_prefix("# netc-options:")) else {
-        return options;
-    };
-    let mut words = line.split_whitespace();
-    while let Some(w) = words.next() {
-        match w {
-            "--input-shape" => {
-                let shape = words.next().expect("--input-shape needs a value");
-                options.input_shape =
-                    Some(shape.split('x').map(|d| d.parse().expect("a shape such as 3x64x64")).collect());
-            }
-            other => panic!("unknown netc option `{other}` in a UI case"),
-        }
-    }
-    options
+/// The options a case asks for in its `# netc-options:` line, as command-line arguments.
+fn options(source: &str) -> Vec<String> {
+    let line = source.lines().find_map(|l| l.strip_prefix("# netc-options:")).unwrap_or("");
+    line.split_whitespace().map(str::to_string).collect()
 }
 
-/// Compiles a file under the crate root, naming it by its relative path so that snapshots
-/// hold no absolute paths, and renders what `netc check` would print.
-pub fn check_relative(path: &Path) -> (Compilation, String) {
+/// The case's path relative to the crate root (as `netc check` is run there), so that
+/// snapshots hold no absolute paths.
+fn relative(path: &Path) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    let name = rel.to_str().expect("UTF-8 path").replace('\\', "/");
+    path.strip_prefix(root).unwrap_or(path).to_str().expect("UTF-8 path").replace('\\', "/")
+}
+
+/// Checks a case as the library sees it (for its diagnostics' codes) and renders what
+/// `netc check` prints for it.
+pub fn check_relative(path: &Path) -> (Compilation, String) {
+    let rel = relative(path);
     let source = std::fs::read_to_string(path).expect("readable case");
-    let dir = rel.parent().unwrap_or(Path::new("."));
-    let c = compile_source(&name, source.clone(), dir, &options(&source));
-    let mut text = netc::diag::render_human(&c.sources, &c.diagnostics, false);
-    if !c.has_errors() {
-        text.push_str(&netc::check::layer_table(&c.graph).render());
-    }
+    let args = options(&source);
+    let text = common::check_output(&rel, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let input_shape = args
+        .windows(2)
+        .find(|w| w[0] == "--input-shape")
+        .map(|w| w[1].split('x').map(|d| d.parse().expect("a shape such as 3x64x64")).collect());
+    let dir = Path::new(&rel).parent().unwrap_or(Path::new(".")).to_path_buf();
+    let c = compile_source(&rel, source, &dir, &LowerOptions { input_shape });
     (c, text)
 }
 

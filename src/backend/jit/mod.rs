@@ -16,9 +16,8 @@ mod ops;
 mod shims;
 
 use super::Backend;
-use crate::ir::Op;
-use crate::kernels::{PackedConv, PackedDense};
-use crate::ops::{AvgPool, MaxPool};
+use crate::kernels::{Conv2d, PackedConv, PackedDense, Pool2d};
+use crate::ops::{AvgPool, Conv, Dense, MaxPool, Op};
 use crate::plan::{Plan, Step};
 use crate::tensor::Tensor;
 use cranelift_codegen::Context;
@@ -235,20 +234,16 @@ impl JitBackend {
         for (i, input) in plan.inputs.iter().enumerate() {
             generator.function(|fx, env| load_input(fx, env, i, input))?;
         }
+        let scratch = plan.slot_sizes.len();
         for (step, weight) in plan.steps.iter().zip(owned) {
             let kernel = policy.choose(step);
             if let Some(k) = kernel {
                 kernels.push((step.path.clone(), k));
             }
-            let scratch = plan.slot_sizes.len();
             if policy == Policy::Reference {
                 generator.function(|fx, env| reference_step(fx, env, step, threads))?;
-            } else if kernel == Some(Kernel::Emitted) {
-                generator.emitted_layer(step, threads, scratch)?;
-            } else if matches!(step.op, Op::MaxPool(_) | Op::AvgPool(_)) {
-                generator.pool_layer(step, threads)?;
             } else {
-                generator.function(|fx, env| emit_step(fx, env, step, weight, threads))?;
+                generator.step(step, kernel, weight, threads, scratch)?;
             }
         }
         let (code, entry, data, scratch) = generator.finish()?;
@@ -318,6 +313,16 @@ impl Backend for JitBackend {
             })
             .collect()
     }
+}
+
+/// What an emitted conv or dense layer computes besides its weights.
+struct Emitted {
+    bias: bool,
+    relu: bool,
+    /// Adds the step's second operand (a fused residual).
+    residual: bool,
+    /// The convolution's geometry; `None` for a dense layer.
+    conv: Option<Conv2d>,
 }
 
 /// The shims, declared in the module.
@@ -417,16 +422,102 @@ impl Gen {
         Ok(id)
     }
 
+    /// Generates `step`: the fast code of its op, with the conv or dense `kernel` chosen for it
+    /// (a dense layer's weight is `weight` if given, else copied from the step), or a call of its
+    /// reference kernel for ops without fast code.
+    fn step(
+        &mut self,
+        step: &Step,
+        kernel: Option<Kernel>,
+        weight: Option<Vec<f32>>,
+        threads: usize,
+        scratch: usize,
+    ) -> Result<(), JitError> {
+        let per = |shape: &[usize]| shape.iter().product::<usize>();
+        let (n_in, n_out) = (per(&step.in_shapes[0]), per(&step.shape));
+        let dense = |fx: &mut Fx, slot: usize, n: usize| Strided::dense(fx.slot(slot), n);
+        match &step.op {
+            Op::Conv(c) if kernel == Some(Kernel::Emitted) => {
+                let conv = Some(c.geometry(&step.in_shapes[0]));
+                self.emitted_layer(
+                    step,
+                    Emitted { bias: c.bias, relu: c.relu, residual: c.residual, conv },
+                    threads,
+                    scratch,
+                )
+            }
+            Op::Conv(c) => self.function(|fx, env| called_conv(fx, env, step, c, threads)),
+            Op::Dense(d) if kernel == Some(Kernel::Emitted) => self.emitted_layer(
+                step,
+                Emitted { bias: d.bias, relu: d.relu, residual: false, conv: None },
+                threads,
+                scratch,
+            ),
+            Op::Dense(d) => self.function(|fx, env| called_dense(fx, env, step, d, weight, threads)),
+            Op::MaxPool(MaxPool(w)) => self.pool_layer(step, w.geometry(&step.in_shapes[0]), true, threads),
+            Op::AvgPool(AvgPool(w)) => self.pool_layer(step, w.geometry(&step.in_shapes[0]), false, threads),
+            Op::GlobalAvgPool(_) | Op::GlobalMaxPool(_) => self.function(|fx, _| {
+                let s = &step.in_shapes[0];
+                let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
+                ops::global_pool(fx, s[0], s[1] * s[2], matches!(step.op, Op::GlobalMaxPool(_)), x, out)
+            }),
+            Op::Relu(_) => self.function(|fx, _| {
+                let (x, out) = (dense(fx, step.inputs[0], n_in), dense(fx, step.output, n_out));
+                ops::map(fx, 1, n_in, &[x], out, &[], &|fx, ty, xs, _| ops::relu(fx, ty, xs[0]))
+            }),
+            Op::Identity(_) | Op::Flatten(_) => self.function(|fx, _| {
+                let (x, out) = (dense(fx, step.inputs[0], n_in), dense(fx, step.output, n_out));
+                ops::copy(fx, n_in, x, out)
+            }),
+            Op::BatchNorm(bn) => self.function(|fx, env| {
+                let s = &step.in_shapes[0];
+                let (c, hw) = (s[0], n_in / s[0].max(1));
+                let [g, b, m, v] = [0, 1, 2, 3].map(|i| &step.params[i].data);
+                let tables = [env.data.table(m.clone()), env.data.table(bn.scale(g, v)), env.data.table(b.clone())];
+                let f: MapFn = &|fx, _, xs, p| {
+                    let d = fx.b.ins().fsub(xs[0], p[0]);
+                    let d = fx.b.ins().fmul(d, p[1]);
+                    fx.b.ins().fadd(d, p[2])
+                };
+                let (x, out) = (dense(fx, step.inputs[0], n_in), dense(fx, step.output, n_out));
+                ops::map(fx, c, hw, &[x], out, &tables, f);
+            }),
+            Op::Add(a) => self.function(|fx, _| {
+                let srcs: Vec<Strided> = step.inputs.iter().map(|&s| dense(fx, s, n_in)).collect();
+                let out = dense(fx, step.output, n_out);
+                ops::add(fx, n_in, &srcs, out, a.relu);
+            }),
+            Op::Concat(_) => self.function(|fx, _| {
+                let out = fx.slot(step.output);
+                let mut offset = 0;
+                for (i, shape) in step.in_shapes.iter().enumerate() {
+                    let n = per(shape);
+                    let src = dense(fx, step.inputs[i], n);
+                    ops::copy(fx, n, src, Strided { base: out, per_sample: n_out, offset });
+                    offset += n;
+                }
+            }),
+            Op::Softmax(_) => self.function(|fx, env| {
+                let f = env.import(fx, env.imports.expf);
+                let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
+                ops::softmax(fx, n_out, x, out, f);
+            }),
+            // Ops without fast code run their reference kernel.
+            Op::Input(_) => self.function(|fx, env| reference_step(fx, env, step, threads)),
+        }
+    }
+
     /// Generates a conv or dense `step` as emitted code: a task function computing one output
     /// row (conv) or block of output channels (dense), run on the thread pool after the input is
     /// padded (conv).
-    fn emitted_layer(&mut self, step: &Step, threads: usize, scratch_slot: usize) -> Result<(), JitError> {
-        let (bias, relu, residual, conv) = match &step.op {
-            Op::Conv(c) => (c.bias, c.relu, c.residual, Some(c.geometry(&step.in_shapes[0]))),
-            Op::Dense(d) => (d.bias, d.relu, false, None),
-            // Every other op is emitted by `emit_step`.
-            _ => unreachable!("only conv and dense have emitted kernels"),
-        };
+    fn emitted_layer(
+        &mut self,
+        step: &Step,
+        layer: Emitted,
+        threads: usize,
+        scratch_slot: usize,
+    ) -> Result<(), JitError> {
+        let Emitted { bias, relu, residual, conv } = layer;
         let out_c = step.shape[0];
         let d = direct::Direct {
             w: self.data.table(direct::pack(&step.params[0].data, out_c)),
@@ -471,13 +562,7 @@ impl Gen {
 
     /// Generates a pooling `step`: on one thread, or as tasks over blocks of channels when the
     /// layer has channels to share and enough work.
-    fn pool_layer(&mut self, step: &Step, threads: usize) -> Result<(), JitError> {
-        let (p, max) = match &step.op {
-            Op::MaxPool(MaxPool(w)) => (w.geometry(&step.in_shapes[0]), true),
-            Op::AvgPool(AvgPool(w)) => (w.geometry(&step.in_shapes[0]), false),
-            // Every other op is emitted by `emit_step`.
-            _ => unreachable!("pool_layer of a {}", step.op.name()),
-        };
+    fn pool_layer(&mut self, step: &Step, p: Pool2d, max: bool, threads: usize) -> Result<(), JitError> {
         let tasks = (1..=POOL_TASKS_PER_THREAD * threads).rev().find(|t| p.c.is_multiple_of(*t)).unwrap_or(1);
         let par = Parallelism::new(threads, p.c * p.in_h * p.in_w, PARALLEL_POOL_ELEMENTS);
         if threads == 1 || tasks < threads {
@@ -566,83 +651,32 @@ fn reference_step(fx: &mut Fx, env: &mut Env, step: &Step, threads: usize) {
     fx.b.ins().call(f, &[p, fx.slots, fx.batch]);
 }
 
-/// Emits `step`; conv and dense layers call the packed kernels (a dense layer's weight is
-/// `weight` if given, else copied from the step).
-fn emit_step(fx: &mut Fx, env: &mut Env, step: &Step, weight: Option<Vec<f32>>, threads: usize) {
-    let per = |shape: &[usize]| shape.iter().product::<usize>();
+/// Emits a call of the packed convolution kernel for `step`, whose op is `c`.
+fn called_conv(fx: &mut Fx, env: &mut Env, step: &Step, c: &Conv, threads: usize) {
+    let conv = PackedConv::new(c.geometry(&step.in_shapes[0]), &step.params[0].data);
+    let bias = c.bias.then(|| step.params[1].data.clone());
+    let call = env.data.keep(ConvCall { conv, bias, relu: c.relu, par: Parallelism::layer(step, threads) });
+    let p = fx.addr(call);
     let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
-    let (n_in, n_out) = (per(&step.in_shapes[0]), per(&step.shape));
-    let param = |i: usize| step.params[i].data.clone();
-    match &step.op {
-        Op::Conv(c) => {
-            let g = c.geometry(&step.in_shapes[0]);
-            let bias = c.bias.then(|| param(1));
-            let conv = PackedConv::new(g, &step.params[0].data);
-            let call = env.data.keep(ConvCall { conv, bias, relu: c.relu, par: Parallelism::layer(step, threads) });
-            let p = fx.addr(call);
-            let residual = if c.residual { fx.slot(step.inputs[1]) } else { fx.int(0) };
-            let f = env.import(fx, env.imports.conv);
-            fx.b.ins().call(f, &[p, x, out, fx.batch, residual]);
-        }
-        Op::Dense(d) => {
-            let bias = d.bias.then(|| param(1));
-            let call = env.data.keep(DenseCall {
-                dense: PackedDense::from_vec(n_in, d.out, weight.unwrap_or_else(|| param(0))),
-                in_f: n_in,
-                out_f: d.out,
-                bias,
-                relu: d.relu,
-                par: Parallelism::layer(step, threads),
-            });
-            let p = fx.addr(call);
-            let f = env.import(fx, env.imports.dense);
-            fx.b.ins().call(f, &[p, x, out, fx.batch]);
-        }
-        Op::MaxPool(_) | Op::AvgPool(_) => unreachable!("pooling layers are generated by `pool_layer`"),
-        Op::GlobalAvgPool(_) | Op::GlobalMaxPool(_) => {
-            let s = &step.in_shapes[0];
-            ops::global_pool(fx, s[0], s[1] * s[2], matches!(step.op, Op::GlobalMaxPool(_)), x, out)
-        }
-        Op::Relu(_) => {
-            ops::map(fx, 1, n_in, &[Strided::dense(x, n_in)], Strided::dense(out, n_out), &[], &|fx, ty, xs, _| {
-                ops::relu(fx, ty, xs[0])
-            })
-        }
-        Op::Identity(_) | Op::Flatten(_) => ops::copy(fx, n_in, Strided::dense(x, n_in), Strided::dense(out, n_out)),
-        Op::BatchNorm(bn) => {
-            let s = &step.in_shapes[0];
-            let (c, hw) = (s[0], n_in / s[0].max(1));
-            let [g, b, m, v] = [0, 1, 2, 3].map(|i| &step.params[i].data);
-            let tables = [env.data.table(m.clone()), env.data.table(bn.scale(g, v)), env.data.table(b.clone())];
-            let f: MapFn = &|fx, _, xs, p| {
-                let d = fx.b.ins().fsub(xs[0], p[0]);
-                let d = fx.b.ins().fmul(d, p[1]);
-                fx.b.ins().fadd(d, p[2])
-            };
-            ops::map(fx, c, hw, &[Strided::dense(x, n_in)], Strided::dense(out, n_out), &tables, f);
-        }
-        Op::Add(a) => {
-            let mut srcs = vec![Strided::dense(x, n_in)];
-            for &s in &step.inputs[1..] {
-                let p = fx.slot(s);
-                srcs.push(Strided::dense(p, n_in));
-            }
-            ops::add(fx, n_in, &srcs, Strided::dense(out, n_out), a.relu);
-        }
-        Op::Concat(_) => {
-            let mut offset = 0;
-            for (i, shape) in step.in_shapes.iter().enumerate() {
-                let n = per(shape);
-                let src = fx.slot(step.inputs[i]);
-                ops::copy(fx, n, Strided::dense(src, n), Strided { base: out, per_sample: n_out, offset });
-                offset += n;
-            }
-        }
-        Op::Softmax(_) => {
-            let f = env.import(fx, env.imports.expf);
-            ops::softmax(fx, n_out, x, out, f);
-        }
-        // Ops without fast code run their reference kernel.
-        Op::Input(_) => reference_step(fx, env, step, threads),
-    }
+    let residual = if c.residual { fx.slot(step.inputs[1]) } else { fx.int(0) };
+    let f = env.import(fx, env.imports.conv);
+    fx.b.ins().call(f, &[p, x, out, fx.batch, residual]);
+}
+
+/// Emits a call of the packed dense kernel for `step`, whose op is `d`; its weight is `weight`
+/// if given (moved out of the plan), else copied from the step.
+fn called_dense(fx: &mut Fx, env: &mut Env, step: &Step, d: &Dense, weight: Option<Vec<f32>>, threads: usize) {
+    let in_f = step.in_shapes[0].iter().product();
+    let call = env.data.keep(DenseCall {
+        dense: PackedDense::from_vec(in_f, d.out, weight.unwrap_or_else(|| step.params[0].data.clone())),
+        in_f,
+        out_f: d.out,
+        bias: d.bias.then(|| step.params[1].data.clone()),
+        relu: d.relu,
+        par: Parallelism::layer(step, threads),
+    });
+    let p = fx.addr(call);
+    let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
+    let f = env.import(fx, env.imports.dense);
+    fx.b.ins().call(f, &[p, x, out, fx.batch]);
 }
