@@ -298,3 +298,21 @@ fn catalogue_examples_are_real() {
     }
     assert_eq!(pages, Code::ALL.len());
 }
+
+/// The language reference's table of built-in layers is the registry's: one row per built-in,
+/// in registry order, with its signature, shapes and weights.
+#[test]
+fn builtin_table_is_the_registry() {
+    let mut table = vec![
+        "| Layer | Signature | Input → output | Parameters |".to_string(),
+        "| --- | --- | --- | --- |".to_string(),
+    ];
+    for b in netc::ops::BUILTINS {
+        let s = b.sig;
+        table.push(format!("| `{}` | `{}` | {} | {} |", s.name, s.render(), s.shapes, s.weights));
+    }
+    let table = table.join("\n");
+    let reference =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/reference.md")).unwrap();
+    assert!(reference.contains(&table), "book/src/reference.md must contain the registry's table:\n{table}");
+}
