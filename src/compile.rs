@@ -1,6 +1,5 @@
-//! The front half of the pipeline as one call: text -> AST -> IR -> checked IR.
+//! The front half of the pipeline as one call: text -> AST -> checked IR.
 
-use crate::check;
 use crate::diag::{Code, Diagnostic, has_errors};
 use crate::ir::{self, Graph, LowerOptions};
 use crate::source::SourceMap;
@@ -24,9 +23,14 @@ impl Compilation {
 pub fn compile_source(name: &str, source: String, dir: &Path, options: &LowerOptions) -> Compilation {
     let mut sources = SourceMap::new();
     let (program, mut diagnostics) = load_program(&mut sources, name, source, dir);
-    let (mut graph, lower_diags) = ir::lower(&program, options);
+    let (graph, lower_diags) = ir::lower(&program, options);
     diagnostics.extend(lower_diags);
-    diagnostics.extend(check::check(&mut graph));
+    if cfg!(any(debug_assertions, feature = "verify"))
+        && !has_errors(&diagnostics)
+        && let Err(e) = graph.verify()
+    {
+        panic!("lowering built an inconsistent IR: {e}");
+    }
     // An error often leaves a tensor unread (its user failed to lower); "unused" would be noise.
     if has_errors(&diagnostics) {
         diagnostics.retain(|d| d.code != Code::UnusedTensor);

@@ -1,7 +1,8 @@
 //! netc: a compiler for hand-written convolutional networks.
 //!
-//! Data flows one way: text ([`syntax`]) -> IR ([`ir`], made of [`ops`]) -> checked IR
-//! ([`check`]) -> optimized IR ([`passes`]) -> execution plan ([`plan`]) -> back ends.
+//! Data flows one way: text ([`syntax`]) -> checked IR ([`ir`], made of [`ops`], shapes inferred
+//! as it is built) -> optimized IR ([`passes`]) -> execution plan ([`plan`]) -> back ends.
+//! [`check`] shows a checked graph (the layer table, JSON).
 //! [`compile`] runs the front half in one call; [`diag`] renders what went wrong; [`commands`]
 //! is the command line. The book's contributor chapter documents the layering, which
 //! `tests/layering.rs` enforces.

@@ -1,11 +1,14 @@
-//! The network IR: a petgraph of layers, each with its source span and stable path.
-//! Lowering from the AST ([`lower`]) expands every block call, so the graph is flat; the
-//! operations themselves are defined in [`crate::ops`].
+//! The network IR: a petgraph of layers, each with its source span, stable path and shape.
+//! Lowering from the AST ([`lower`]) expands every block call, so the graph is flat, and infers
+//! each node's shape as it adds it ([`Graph::infer_shape`]); the operations themselves are
+//! defined in [`crate::ops`].
 
+mod infer;
 mod lower;
 mod verify;
 
 pub use crate::ops::{Normalize, Op, Operand, SkipKind};
+pub use infer::MAX_ELEMENTS;
 pub use lower::{LowerOptions, MAX_CALL_DEPTH, MAX_NODES, MAX_REPEAT, lower};
 
 use crate::ops::Init;
@@ -24,7 +27,7 @@ pub struct Node {
     /// For multi-input operations, where each operand comes from.
     pub operands: Vec<Operand>,
     pub skip: Option<SkipKind>,
-    /// Per-sample output shape, filled in by the checker.
+    /// Per-sample output shape (empty when it could not be inferred).
     pub shape: Vec<usize>,
     /// The block calls this node was expanded from, outermost first (empty outside blocks):
     /// the block's name and where it was called.

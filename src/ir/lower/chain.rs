@@ -127,10 +127,10 @@ impl<'p> Lowerer<'p> {
                 };
                 let name = frame.auto_name("add");
                 let path = format!("{}{name}", frame.prefix);
-                let node = self.new_node(Op::Add(Add { relu: false }), path, *keyword, &[short.node, body_out.node])?;
-                let n = &mut self.graph.g[node];
-                n.operands = vec![Operand { span: short.span, name: None }, Operand { span: body.span, name: None }];
-                n.skip = Some(SkipKind::Residual { has_shortcut: shortcut.is_some() });
+                let operands = vec![Operand { span: short.span, name: None }, Operand { span: body.span, name: None }];
+                let skip = Some(SkipKind::Residual { has_shortcut: shortcut.is_some() });
+                let add = Op::Add(Add { relu: false });
+                let node = self.new_node(add, path, *keyword, &[short.node, body_out.node], operands, skip)?;
                 Some(Tensor { node, span: *span })
             }
         }
@@ -262,15 +262,8 @@ impl<'p> Lowerer<'p> {
         };
         let inputs: Vec<NodeIndex> =
             if sig.variadic_tensors { matched.tensors.iter().map(|t| t.node).collect() } else { vec![cur?.node] };
-        let explicit_add = matches!(op, Op::Add(_));
-        let node = self.new_node(op, path, call.span, &inputs)?;
-        if sig.variadic_tensors {
-            let n = &mut self.graph.g[node];
-            n.operands = matched.operands;
-            if explicit_add {
-                n.skip = Some(SkipKind::Explicit);
-            }
-        }
+        let skip = matches!(op, Op::Add(_)).then_some(SkipKind::Explicit);
+        let node = self.new_node(op, path, call.span, &inputs, matched.operands, skip)?;
         Some(Tensor { node, span: call.span })
     }
 }

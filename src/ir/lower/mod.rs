@@ -16,7 +16,7 @@ mod normalize;
 mod scope;
 mod suggest;
 
-use super::{Graph, Node, Op, Output};
+use super::{Graph, Node, Op, Operand, Output, SkipKind};
 use crate::diag::{Code, Diagnostic};
 use crate::ops::Input;
 use crate::ops::sig::MAX_DIM;
@@ -45,6 +45,8 @@ struct Lowerer<'p> {
     blocks: HashMap<&'p str, &'p BlockDef>,
     graph: Graph,
     diags: Vec<Diagnostic>,
+    /// Diagnostics of shape inference: each is about one node, so none is a repeat.
+    shape_diags: Vec<Diagnostic>,
     /// Blocks being expanded, innermost last: detects recursion.
     stack: Vec<(&'p str, Span)>,
     overflowed: bool,
@@ -58,6 +60,7 @@ pub fn lower(program: &Program, options: &LowerOptions) -> (Graph, Vec<Diagnosti
         blocks: HashMap::new(),
         graph: Graph::default(),
         diags: Vec::new(),
+        shape_diags: Vec::new(),
         stack: Vec::new(),
         overflowed: false,
         unloaded: &program.unloaded,
@@ -68,6 +71,7 @@ pub fn lower(program: &Program, options: &LowerOptions) -> (Graph, Vec<Diagnosti
         l.top_level(main, program, options);
     }
     dedup(&mut l.diags);
+    l.diags.append(&mut l.shape_diags);
     (l.graph, l.diags)
 }
 
@@ -176,13 +180,23 @@ impl<'p> Lowerer<'p> {
         let path = decl.name.name.clone();
         let op = Op::Input(Input { name: path.clone(), dims, normalize });
         let node = self.graph.add(Node::new(op, path, decl.span), &[]);
+        self.graph.infer_shape(node, &mut self.shape_diags);
         self.graph.inputs.push(node);
         self.bind(frame, &decl.name, Some(Tensor { node, span: decl.span }), decl.span);
     }
 
-    /// Adds a node for `op` (written at `span`) fed by `inputs`, unless the network has grown
-    /// past [`MAX_NODES`] (reported once).
-    fn new_node(&mut self, op: Op, path: String, span: Span, inputs: &[NodeIndex]) -> Option<NodeIndex> {
+    /// Adds a node for `op` (written at `span`) fed by `inputs` (whose origins are `operands`,
+    /// for ops with several) and infers its shape, unless the network has grown past
+    /// [`MAX_NODES`] (reported once).
+    fn new_node(
+        &mut self,
+        op: Op,
+        path: String,
+        span: Span,
+        inputs: &[NodeIndex],
+        operands: Vec<Operand>,
+        skip: Option<SkipKind>,
+    ) -> Option<NodeIndex> {
         if self.graph.g.node_count() >= MAX_NODES {
             if !self.overflowed {
                 self.overflowed = true;
@@ -200,7 +214,10 @@ impl<'p> Lowerer<'p> {
         }
         let mut node = Node::new(op, path, span);
         node.calls = self.stack.iter().map(|&(name, call)| (name.to_string(), call)).collect();
-        Some(self.graph.add(node, inputs))
+        (node.operands, node.skip) = (operands, skip);
+        let n = self.graph.add(node, inputs);
+        self.graph.infer_shape(n, &mut self.shape_diags);
+        Some(n)
     }
 }
 
