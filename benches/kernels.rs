@@ -37,7 +37,23 @@ fn best_secs(threads: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn conv3(c_in: usize, c_out: usize, hw: usize) -> Conv2d {
-    Conv2d { in_c: c_in, in_h: hw, in_w: hw, out_c: c_out, kh: 3, kw: 3, stride_h: 1, stride_w: 1, pad_h: 1, pad_w: 1 }
+    Conv2d {
+        in_c: c_in,
+        in_h: hw,
+        in_w: hw,
+        out_c: c_out,
+        kh: 3,
+        kw: 3,
+        stride_h: 1,
+        stride_w: 1,
+        pad_h: 1,
+        pad_w: 1,
+        pad_h_end: 1,
+        pad_w_end: 1,
+        dil_h: 1,
+        dil_w: 1,
+        groups: 1,
+    }
 }
 
 /// Max |got - want| / max |want|.
@@ -48,7 +64,7 @@ fn rel_err(got: &[f32], want: &[f32]) -> f32 {
 
 fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let one_by_one = Conv2d { kh: 1, kw: 1, pad_h: 0, pad_w: 0, ..conv3(256, 256, 56) };
+    let one_by_one = Conv2d { kh: 1, kw: 1, pad_h: 0, pad_w: 0, pad_h_end: 0, pad_w_end: 0, ..conv3(256, 256, 56) };
     let layers = [
         ("vgg 64->64 224x224", conv3(64, 64, 224)),
         ("vgg 128->128 112x112", conv3(128, 128, 112)),

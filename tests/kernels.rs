@@ -57,6 +57,11 @@ fn conv(
         stride_w: s.1,
         pad_h: p.0,
         pad_w: p.1,
+        pad_h_end: p.0,
+        pad_w_end: p.1,
+        dil_h: 1,
+        dil_w: 1,
+        groups: 1,
     }
 }
 
@@ -191,12 +196,36 @@ fn fast_conv_handles_deep_k_many_tiles_and_channel_splits() {
 
 #[test]
 fn maxpool_by_hand() {
-    let p = Pool2d { c: 1, in_h: 3, in_w: 3, kh: 2, kw: 2, stride_h: 2, stride_w: 2, pad_h: 1, pad_w: 1 };
+    let p = Pool2d {
+        c: 1,
+        in_h: 3,
+        in_w: 3,
+        kh: 2,
+        kw: 2,
+        stride_h: 2,
+        stride_w: 2,
+        pad_h: 1,
+        pad_w: 1,
+        ceil: false,
+        count_pad: true,
+    };
     let x = [-1., -2., -3., -4., -5., -6., -7., -8., -9.];
     let mut out = [0.; 4];
     reference::maxpool2d(&p, 1, &x, &mut out);
     assert_eq!(out, [-1., -2., -4., -5.]);
-    let p = Pool2d { c: 2, in_h: 2, in_w: 4, kh: 2, kw: 2, stride_h: 2, stride_w: 2, pad_h: 0, pad_w: 0 };
+    let p = Pool2d {
+        c: 2,
+        in_h: 2,
+        in_w: 4,
+        kh: 2,
+        kw: 2,
+        stride_h: 2,
+        stride_w: 2,
+        pad_h: 0,
+        pad_w: 0,
+        ceil: false,
+        count_pad: true,
+    };
     let x: Vec<f32> = (0..16).map(|v| v as f32).collect();
     let mut out = [0.; 4];
     reference::maxpool2d(&p, 1, &x, &mut out);
@@ -205,7 +234,19 @@ fn maxpool_by_hand() {
 
 #[test]
 fn avgpool_counts_padding() {
-    let p = Pool2d { c: 1, in_h: 2, in_w: 2, kh: 2, kw: 2, stride_h: 1, stride_w: 1, pad_h: 1, pad_w: 1 };
+    let p = Pool2d {
+        c: 1,
+        in_h: 2,
+        in_w: 2,
+        kh: 2,
+        kw: 2,
+        stride_h: 1,
+        stride_w: 1,
+        pad_h: 1,
+        pad_w: 1,
+        ceil: false,
+        count_pad: true,
+    };
     let x = [4., 8., 12., 16.];
     let mut out = [0.; 9];
     reference::avgpool2d(&p, 1, &x, &mut out);

@@ -49,6 +49,9 @@ codes! {
     WrongRole = "E0017", "tensor and layer names confused";
     WeightsMismatch = "E0018", "weights do not match the network";
     InputMismatch = "E0019", "input data does not match the network";
+    Groups = "E0020", "channels not divisible into groups";
+    ChannelRange = "E0021", "channel range outside the input";
+    Broadcast = "E0022", "operands that cannot be broadcast together";
     UnusedTensor = "W0001", "unused tensor";
     PoolDropsPixels = "W0002", "pooling drops rows or columns";
 }

@@ -17,5 +17,5 @@ pub mod reference;
 pub mod threads;
 
 pub use fast::{PackedConv, PackedDense};
-pub use geometry::{Conv2d, Epilogue, Pool2d, window_out};
+pub use geometry::{Conv2d, Epilogue, Pool2d, conv_out, pool_out, window_out};
 pub use peak::machine_peak_gflops;

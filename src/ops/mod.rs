@@ -11,26 +11,38 @@
 mod activation;
 mod add;
 mod batchnorm;
+mod channels;
 mod concat;
 mod conv;
+mod conv_transpose;
 mod dense;
+mod dropout;
 mod input;
+mod mul;
+mod norm;
 mod pool;
 mod reshape;
 pub mod sig;
 mod softmax;
+mod upsample;
 
-pub use activation::Relu;
+pub use activation::{Activation, Clip, Gelu, HardSigmoid, HardSwish, LeakyRelu, Relu, Relu6, Sigmoid, Silu, Tanh};
 pub use add::Add;
 pub use batchnorm::BatchNorm;
+pub use channels::{ChannelShuffle, Slice};
 pub use concat::Concat;
 pub use conv::Conv;
+pub use conv_transpose::ConvTranspose;
 pub use dense::Dense;
+pub use dropout::{Dropout, StochasticDepth};
 pub use input::{Input, Normalize};
-pub use pool::{AvgPool, GlobalAvgPool, GlobalMaxPool, MaxPool};
+pub use mul::Mul;
+pub use norm::{LayerNorm, Scale};
+pub use pool::{AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, GlobalAvgPool, GlobalMaxPool, MaxPool, Window};
 pub use reshape::{Flatten, Identity};
 pub use sig::{Args, Signature};
 pub use softmax::Softmax;
+pub use upsample::Upsample;
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
@@ -125,15 +137,16 @@ impl ShapeCx<'_> {
         }
     }
 
-    /// E0009: a `kernel`-wide window (padded by `pad`) does not fit operand 0's map.
-    pub fn too_small(&mut self, kernel: usize, pad: usize) {
+    /// E0009: a window spanning `span` (`[h, w]`, dilation included) does not fit operand 0's
+    /// map padded by `pad` (`[h, w]`, both sides summed).
+    pub fn too_small(&mut self, span: [usize; 2], pad: [usize; 2]) {
         let input = &self.inputs[0];
         let (h, w) = (input[1], input[2]);
         let d = Diagnostic::error(
             Code::MapTooSmall,
-            format!("`{}` with a {kernel}x{kernel} window does not fit the {h}x{w} map", self.op),
+            format!("`{}` with a {}x{} window does not fit the {h}x{w} map", self.op, span[0], span[1]),
             self.span,
-            format!("input is {}, padded to {}x{}", fmt_shape(input), h + 2 * pad, w + 2 * pad),
+            format!("input is {}, padded to {}x{}", fmt_shape(input), h + pad[0], w + pad[1]),
         )
         .with_note("earlier strides and pools have shrunk the map below the window")
         .with_help(
@@ -175,6 +188,11 @@ pub trait Layer {
     /// The weights the layer reads, given its operand shapes; by default none.
     fn weights(&self, _inputs: &[Vec<usize>]) -> Vec<WeightSpec> {
         Vec::new()
+    }
+    /// True for layers that pass their input through at inference (`identity`, `dropout`):
+    /// the optimizer removes them.
+    fn passes_through(&self) -> bool {
+        false
     }
     /// Computes the layer: the readable reference kernel, netc's ground truth.
     fn eval(&self, e: Eval);
@@ -225,17 +243,37 @@ ops! {
     declared: Input(Input);
     builtins:
         Conv(Conv),
+        ConvTranspose(ConvTranspose),
         Relu(Relu),
+        Relu6(Relu6),
+        LeakyRelu(LeakyRelu),
+        Sigmoid(Sigmoid),
+        Tanh(Tanh),
+        Silu(Silu),
+        Gelu(Gelu),
+        HardSwish(HardSwish),
+        HardSigmoid(HardSigmoid),
+        Clip(Clip),
         MaxPool(MaxPool),
         AvgPool(AvgPool),
+        AdaptiveAvgPool(AdaptiveAvgPool),
+        AdaptiveMaxPool(AdaptiveMaxPool),
         GlobalAvgPool(GlobalAvgPool),
         GlobalMaxPool(GlobalMaxPool),
+        Upsample(Upsample),
         BatchNorm(BatchNorm),
+        LayerNorm(LayerNorm),
+        Scale(Scale),
         Add(Add),
+        Mul(Mul),
         Concat(Concat),
+        Slice(Slice),
+        ChannelShuffle(ChannelShuffle),
         Flatten(Flatten),
         Dense(Dense),
         Softmax(Softmax),
+        Dropout(Dropout),
+        StochasticDepth(StochasticDepth),
         Identity(Identity),
 }
 
@@ -263,6 +301,10 @@ impl Op {
 
     pub fn eval(&self, e: Eval) {
         self.layer().eval(e)
+    }
+
+    pub fn passes_through(&self) -> bool {
+        self.layer().passes_through()
     }
 
     /// The op's attributes as JSON (`netc check --format json`).

@@ -1,77 +1,107 @@
-//! Pooling: windowed `maxpool` and `avgpool` (PyTorch's floor mode), and the global pools.
+//! Pooling: windowed `maxpool` and `avgpool` (floor or ceil mode), adaptive pools with PyTorch's
+//! bins, and the global pools.
 
+use super::conv::fmt_pair;
 use super::sig::{Default, ParamSig, Range, Ty, param};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
-use crate::kernels::{Pool2d, reference, window_out};
+use crate::kernels::{Pool2d, pool_out, reference};
 use crate::tensor::fmt_shape;
 use serde::Serialize;
 use std::borrow::Cow;
 
-/// A pooling window: `kernel` x `kernel`, moved by `stride`, over a map padded by `pad`.
+/// A pooling window: `kernel` (`[h, w]`) moved by `stride` over a map padded by `pad` on both
+/// sides of each axis; in ceil mode the output sizes round up.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Window {
-    pub kernel: usize,
-    pub stride: usize,
-    pub pad: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub pad: [usize; 2],
+    pub ceil_mode: bool,
 }
 
-const WINDOW: &[ParamSig] = &[
-    param("kernel", Ty::Int, Default::Int(2)),
-    param("stride", Ty::Int, Default::SameAs("kernel")),
-    param("pad", Ty::Int, Default::Int(0)).range(Range::Int { min: 0 }),
+const WINDOW: [ParamSig; 4] = [
+    param("kernel", Ty::Pair, Default::Int(2)),
+    param("stride", Ty::Pair, Default::SameAs("kernel")),
+    param("pad", Ty::Pair, Default::Int(0)).range(Range::Int { min: 0 }),
+    param("ceil_mode", Ty::Bool, Default::Bool(false)),
 ];
 
 impl Window {
     fn from_args(a: &Args) -> Window {
-        Window { kernel: a.int("kernel"), stride: a.int("stride"), pad: a.int("pad") }
+        Window {
+            kernel: a.pair("kernel"),
+            stride: a.pair("stride"),
+            pad: a.pair("pad"),
+            ceil_mode: a.flag("ceil_mode"),
+        }
     }
 
-    /// The window's geometry on a `[C, H, W]` input.
-    pub fn geometry(&self, input: &[usize]) -> Pool2d {
+    /// The window's geometry on a `[C, H, W]` input, averaging with `count_pad`.
+    pub fn geometry(&self, input: &[usize], count_pad: bool) -> Pool2d {
         let [c, h, w] = input[..] else { panic!("a checked pool input is CxHxW, not {input:?}") };
-        let (k, s, p) = (self.kernel, self.stride, self.pad);
-        Pool2d { c, in_h: h, in_w: w, kh: k, kw: k, stride_h: s, stride_w: s, pad_h: p, pad_w: p }
+        let ([kh, kw], [sh, sw], [ph, pw]) = (self.kernel, self.stride, self.pad);
+        Pool2d {
+            c,
+            in_h: h,
+            in_w: w,
+            kh,
+            kw,
+            stride_h: sh,
+            stride_w: sw,
+            pad_h: ph,
+            pad_w: pw,
+            ceil: self.ceil_mode,
+            count_pad,
+        }
     }
 
     fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
         let [c, h, w] = cx.map(0)?;
         let (kernel, stride, pad) = (self.kernel, self.stride, self.pad);
-        if 2 * pad > kernel {
+        if (0..2).any(|i| 2 * pad[i] > kernel[i]) {
+            let half = kernel.map(|k| k / 2);
             cx.diags.push(
                 Diagnostic::error(
                     Code::BadValue,
-                    format!("pooling padding {pad} is more than half the window {kernel}"),
+                    format!("pooling padding {} is more than half the window {}", fmt_pair(pad), fmt_pair(kernel)),
                     cx.span,
                     "padding too large",
                 )
-                .with_help(format!("use `pad = {}` or less", kernel / 2)),
+                .with_help(if half[0] == half[1] {
+                    format!("use `pad = {}` or less", half[0])
+                } else {
+                    format!("use `pad = [{}, {}]` or less", half[0], half[1])
+                }),
             );
             return None;
         }
-        let (Some(oh), Some(ow)) = (window_out(h, kernel, stride, pad), window_out(w, kernel, stride, pad)) else {
-            cx.too_small(kernel, pad);
+        let out = |i: usize, size: usize| pool_out(size, kernel[i], stride[i], pad[i], self.ceil_mode);
+        let (Some(oh), Some(ow)) = (out(0, h), out(1, w)) else {
+            cx.too_small(kernel, pad.map(|p| 2 * p));
             return None;
         };
         // Floor mode drops the last `(size + 2 pad - kernel) % stride` padded positions; warn only
         // when some of them are real pixels rather than padding.
-        let dropped = |s: usize| ((s + 2 * pad - kernel) % stride).saturating_sub(pad);
-        if dropped(h) != 0 || dropped(w) != 0 {
+        let dropped = |i: usize, s: usize| ((s + 2 * pad[i] - kernel[i]) % stride[i]).saturating_sub(pad[i]);
+        if !self.ceil_mode && (dropped(0, h) != 0 || dropped(1, w) != 0) {
             cx.diags.push(
                 Diagnostic::warning(
                     Code::PoolDropsPixels,
                     format!(
                         "pooling {} drops the last {} row(s)/column(s)",
                         fmt_shape(&cx.inputs[0]),
-                        dropped(h).max(dropped(w))
+                        dropped(0, h).max(dropped(1, w))
                     ),
                     cx.span,
                     format!("input is {h}x{w}, output {oh}x{ow}"),
                 )
                 .with_note(format!(
-                    "{h}x{w} with window {kernel} and stride {stride} does not divide evenly; the remainder is ignored (floor mode, as in PyTorch)"
+                    "{h}x{w} with window {} and stride {} does not divide evenly; the remainder is ignored (floor mode, as in PyTorch)",
+                    fmt_pair(kernel),
+                    fmt_pair(stride)
                 ))
-                .with_help("if this is intended, ignore it; otherwise adjust the input size or pad the previous layer"),
+                .with_help("if this is intended, ignore it; `ceil_mode = true` keeps the remainder; otherwise adjust the input size or pad the previous layer"),
             );
         }
         Some(vec![c, oh, ow])
@@ -82,16 +112,20 @@ impl Window {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MaxPool(pub Window);
 
-/// Average pooling; padded positions count as zeros in the divisor (`count_include_pad`).
+/// Average pooling; with `count_include_pad`, padded positions count as zeros in the divisor.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AvgPool(pub Window);
+pub struct AvgPool {
+    #[serde(flatten)]
+    pub window: Window,
+    pub count_include_pad: bool,
+}
 
 impl Builtin for MaxPool {
     const SIGNATURE: Signature = Signature {
         name: "maxpool",
-        params: WINDOW,
+        params: &WINDOW,
         variadic_tensors: false,
-        summary: "max pooling (floor mode)",
+        summary: "max pooling",
         shapes: "`CxHxW` → `C x H' x W'`",
         weights: "-",
     };
@@ -111,22 +145,35 @@ impl Layer for MaxPool {
     }
 
     fn eval(&self, e: Eval) {
-        reference::maxpool2d(&self.0.geometry(&e.in_shapes[0]), e.batch, e.inputs[0], e.out);
+        reference::maxpool2d(&self.0.geometry(&e.in_shapes[0], true), e.batch, e.inputs[0], e.out);
     }
 }
 
 impl Builtin for AvgPool {
     const SIGNATURE: Signature = Signature {
         name: "avgpool",
-        params: WINDOW,
+        params: &[
+            WINDOW[0],
+            WINDOW[1],
+            WINDOW[2],
+            WINDOW[3],
+            param("count_include_pad", Ty::Bool, Default::Bool(true)),
+        ],
         variadic_tensors: false,
-        summary: "average pooling, padding counted (floor mode)",
+        summary: "average pooling",
         shapes: "`CxHxW` → `C x H' x W'`",
         weights: "-",
     };
 
     fn from_args(a: &Args) -> Result<AvgPool, Box<Diagnostic>> {
-        Ok(AvgPool(Window::from_args(a)))
+        Ok(AvgPool { window: Window::from_args(a), count_include_pad: a.flag("count_include_pad") })
+    }
+}
+
+impl AvgPool {
+    /// The window's geometry on a `[C, H, W]` input.
+    pub fn geometry(&self, input: &[usize]) -> Pool2d {
+        self.window.geometry(input, self.count_include_pad)
     }
 }
 
@@ -136,11 +183,102 @@ impl Layer for AvgPool {
     }
 
     fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        self.window.infer(cx)
+    }
+
+    fn eval(&self, e: Eval) {
+        reference::avgpool2d(&self.geometry(&e.in_shapes[0]), e.batch, e.inputs[0], e.out);
+    }
+}
+
+/// Adaptive pooling to an `[h, w]` map: output `(i, j)` pools the bin of rows
+/// `floor(i H / h) .. ceil((i + 1) H / h)` and the like columns.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdaptivePool {
+    pub size: [usize; 2],
+}
+
+/// Adaptive average pooling.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdaptiveAvgPool(pub AdaptivePool);
+
+/// Adaptive max pooling.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdaptiveMaxPool(pub AdaptivePool);
+
+const ADAPTIVE: [ParamSig; 2] = [param("h", Ty::Int, Default::Required), param("w", Ty::Int, Default::SameAs("h"))];
+
+impl AdaptivePool {
+    fn from_args(a: &Args) -> AdaptivePool {
+        AdaptivePool { size: [a.int("h"), a.int("w")] }
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        let [c, _, _] = cx.map(0)?;
+        Some(vec![c, self.size[0], self.size[1]])
+    }
+
+    fn eval(&self, max: bool, e: Eval) {
+        let s = &e.in_shapes[0];
+        reference::adaptive_pool2d(max, (s[0], s[1], s[2]), (self.size[0], self.size[1]), e.batch, e.inputs[0], e.out);
+    }
+}
+
+impl Builtin for AdaptiveAvgPool {
+    const SIGNATURE: Signature = Signature {
+        name: "adaptive_avgpool",
+        params: &ADAPTIVE,
+        variadic_tensors: false,
+        summary: "average pooling to an h x w map",
+        shapes: "`CxHxW` → `C x h x w`",
+        weights: "-",
+    };
+
+    fn from_args(a: &Args) -> Result<AdaptiveAvgPool, Box<Diagnostic>> {
+        Ok(AdaptiveAvgPool(AdaptivePool::from_args(a)))
+    }
+}
+
+impl Layer for AdaptiveAvgPool {
+    fn label(&self) -> Cow<'static, str> {
+        "adaptive_avgpool".into()
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
         self.0.infer(cx)
     }
 
     fn eval(&self, e: Eval) {
-        reference::avgpool2d(&self.0.geometry(&e.in_shapes[0]), e.batch, e.inputs[0], e.out);
+        self.0.eval(false, e)
+    }
+}
+
+impl Builtin for AdaptiveMaxPool {
+    const SIGNATURE: Signature = Signature {
+        name: "adaptive_maxpool",
+        params: &ADAPTIVE,
+        variadic_tensors: false,
+        summary: "max pooling to an h x w map",
+        shapes: "`CxHxW` → `C x h x w`",
+        weights: "-",
+    };
+
+    fn from_args(a: &Args) -> Result<AdaptiveMaxPool, Box<Diagnostic>> {
+        Ok(AdaptiveMaxPool(AdaptivePool::from_args(a)))
+    }
+}
+
+impl Layer for AdaptiveMaxPool {
+    fn label(&self) -> Cow<'static, str> {
+        "adaptive_maxpool".into()
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        self.0.infer(cx)
+    }
+
+    fn eval(&self, e: Eval) {
+        self.0.eval(true, e)
     }
 }
 

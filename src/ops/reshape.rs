@@ -66,6 +66,10 @@ impl Layer for Identity {
         Some(cx.inputs[0].clone())
     }
 
+    fn passes_through(&self) -> bool {
+        true
+    }
+
     fn eval(&self, e: Eval) {
         e.out.copy_from_slice(e.inputs[0]);
     }

@@ -14,10 +14,28 @@ pub enum Ty {
     Int,
     Float,
     Bool,
-    /// `same`, `valid`, or an int.
+    /// `same`, `valid`, an int (every side), `[h, w]` (top and bottom, left and right) or
+    /// `[top, left, bottom, right]`.
     Pad,
     /// `[0.5, 0.5, 0.5]`
     FloatList,
+    /// An int for both spatial axes, or `[h, w]`.
+    Pair,
+    /// One of these words.
+    Mode(&'static [&'static str]),
+}
+
+/// The words that name padding modes; with the words of every [`Ty::Mode`] of a built-in, they
+/// are the constant names of expressions.
+const PAD_MODES: &[&str] = &["same", "valid"];
+
+/// The word `name` as a constant, if it is a padding mode or one of a built-in's modes.
+pub fn symbol(name: &str) -> Option<&'static str> {
+    let modes = super::BUILTINS.iter().flat_map(|b| b.sig.params).filter_map(|p| match p.ty {
+        Ty::Mode(words) => Some(words),
+        _ => None,
+    });
+    std::iter::once(PAD_MODES).chain(modes).flat_map(|w| w.iter()).find(|w| **w == name).copied()
 }
 
 impl Ty {
@@ -28,6 +46,8 @@ impl Ty {
             Ty::Bool => "bool",
             Ty::Pad => "pad",
             Ty::FloatList => "list",
+            Ty::Pair => "int or [int, int]",
+            Ty::Mode(_) => "mode",
         }
     }
 
@@ -50,8 +70,8 @@ pub enum Default {
     Int(i64),
     Float(f64),
     Bool(bool),
-    /// The `same` padding mode.
-    Same,
+    /// A word: a padding mode (`same`) or one of a [`Ty::Mode`]'s words.
+    Sym(&'static str),
     /// The value of another parameter (e.g. a pool's stride defaults to its kernel).
     SameAs(&'static str),
     /// Optional with no value.
@@ -61,10 +81,12 @@ pub enum Default {
 /// The values a parameter accepts beyond its type.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Range {
-    /// An int from `min` to [`MAX_DIM`].
+    /// Ints (or each int of a list) from `min` to [`MAX_DIM`].
     Int { min: i64 },
     /// A float above zero.
     Positive,
+    /// A float from 0 to 1 (a probability): at least 0, below 1.
+    Probability,
     /// Anything of the type.
     Any,
 }
@@ -80,7 +102,8 @@ pub struct ParamSig {
 /// A parameter: an int of at least 1 (a size, a count) unless said otherwise.
 pub const fn param(name: &'static str, ty: Ty, default: Default) -> ParamSig {
     let range = match ty {
-        Ty::Int | Ty::Pad => Range::Int { min: 1 },
+        Ty::Int | Ty::Pair => Range::Int { min: 1 },
+        Ty::Pad => Range::Int { min: 0 },
         _ => Range::Any,
     };
     ParamSig { name, ty, default, range }
@@ -95,6 +118,7 @@ impl ParamSig {
     /// on failure.
     pub fn check(&self, layer: &str, v: &Value) -> Result<(), (String, String, String)> {
         match (self.range, v) {
+            (Range::Int { .. }, Value::List(items)) => items.iter().try_for_each(|i| self.check(layer, i)),
             (Range::Int { min }, Value::Int(i)) if *i < min || *i > MAX_DIM => Err((
                 format!("`{}` of `{layer}` is {i}, out of range", self.name),
                 format!("must be between {min} and {MAX_DIM}"),
@@ -108,6 +132,11 @@ impl ParamSig {
                 format!("`{layer}` needs a positive `{}`", self.name),
                 "must be > 0".into(),
                 format!("the usual value is `{} = 1e-5`", self.name),
+            )),
+            (Range::Probability, Value::Float(f)) if !(0.0..1.0).contains(f) => Err((
+                format!("`{}` of `{layer}` is {f}, not a probability", self.name),
+                "must be at least 0 and below 1".into(),
+                format!("a rate such as `{} = 0.2`", self.name),
             )),
             _ => Ok(()),
         }
@@ -145,9 +174,10 @@ impl Signature {
             .map(|p| match p.default {
                 Default::Required | Default::Absent => p.name.to_string(),
                 Default::Int(i) => format!("{} = {i}", p.name),
+                Default::Float(f) if (1e-3..1e6).contains(&f.abs()) => format!("{} = {f}", p.name),
                 Default::Float(f) => format!("{} = {f:e}", p.name),
                 Default::Bool(v) => format!("{} = {v}", p.name),
-                Default::Same => format!("{} = same", p.name),
+                Default::Sym(w) => format!("{} = {w}", p.name),
                 Default::SameAs(o) => format!("{} = {o}", p.name),
             })
             .collect();
@@ -158,6 +188,13 @@ impl Signature {
     pub fn param_names(&self) -> Vec<&'static str> {
         self.params.iter().map(|p| p.name).collect()
     }
+}
+
+/// A padding argument: `same`, or explicit `[top, left, bottom, right]` (`valid` is zeros).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    Same,
+    Explicit([usize; 4]),
 }
 
 /// A constant argument value, of a parameter's type.
@@ -178,7 +215,7 @@ impl Value {
             Value::Int(_) => "int",
             Value::Float(_) => "float",
             Value::Bool(_) => "bool",
-            Value::Sym(_) => "padding mode",
+            Value::Sym(_) => "mode",
             Value::List(_) => "list",
         }
     }
@@ -199,8 +236,16 @@ impl Value {
             (Ty::Float, Value::Int(i)) => Ok(Value::Float(i as f64)),
             (Ty::Float, v @ Value::Float(_)) => Ok(v),
             (Ty::Bool, v @ Value::Bool(_)) => Ok(v),
-            (Ty::Pad, v @ (Value::Int(_) | Value::Sym(_))) => Ok(v),
+            (Ty::Pad, v @ (Value::Int(_) | Value::Sym("same" | "valid"))) => Ok(v),
+            (Ty::Pad, Value::List(l)) if matches!(l.len(), 2 | 4) && l.iter().all(|v| matches!(v, Value::Int(_))) => {
+                Ok(Value::List(l))
+            }
             (Ty::FloatList, v @ Value::List(_)) => Ok(v),
+            (Ty::Pair, v @ Value::Int(_)) => Ok(v),
+            (Ty::Pair, Value::List(l)) if l.len() == 2 && l.iter().all(|v| matches!(v, Value::Int(_))) => {
+                Ok(Value::List(l))
+            }
+            (Ty::Mode(words), Value::Sym(s)) if words.contains(&s) => Ok(Value::Sym(s)),
             (_, v) => Err(v),
         }
     }
@@ -237,6 +282,56 @@ impl Args {
         match self.values.get(name) {
             Some(v) => v.as_f64().unwrap_or_else(|| panic!("parameter `{name}` is not a number: {v:?}")),
             None => panic!("parameter `{name}` has no value"),
+        }
+    }
+
+    /// The optional float parameter `name`.
+    pub fn opt_float(&self, name: &str) -> Option<f64> {
+        self.values.contains_key(name).then(|| self.float(name))
+    }
+
+    /// The size parameter `name` ([`Ty::Pair`]) for the two spatial axes.
+    pub fn pair(&self, name: &str) -> [usize; 2] {
+        match self.values.get(name) {
+            Some(Value::Int(_)) => [self.int(name); 2],
+            Some(Value::List(l)) => match l[..] {
+                [Value::Int(h), Value::Int(w)] => {
+                    [h, w].map(|v| usize::try_from(v).expect("ranges keep ints non-negative"))
+                }
+                _ => panic!("parameter `{name}` is not a pair: {l:?}"),
+            },
+            v => panic!("parameter `{name}` is not a size: {v:?}"),
+        }
+    }
+
+    /// The padding parameter `name` ([`Ty::Pad`]).
+    pub fn padding(&self, name: &str) -> Padding {
+        let ints = |l: &[Value]| -> Vec<usize> {
+            l.iter()
+                .map(|v| match v {
+                    Value::Int(i) => usize::try_from(*i).expect("ranges keep ints non-negative"),
+                    v => panic!("parameter `{name}` holds {v:?}"),
+                })
+                .collect()
+        };
+        match self.values.get(name) {
+            Some(Value::Sym("same")) => Padding::Same,
+            Some(Value::Sym(_)) => Padding::Explicit([0; 4]),
+            Some(Value::Int(_)) => Padding::Explicit([self.int(name); 4]),
+            Some(Value::List(l)) => match ints(l)[..] {
+                [h, w] => Padding::Explicit([h, w, h, w]),
+                [t, l, b, r] => Padding::Explicit([t, l, b, r]),
+                _ => panic!("parameter `{name}` has {} values", l.len()),
+            },
+            v => panic!("parameter `{name}` is not a padding: {v:?}"),
+        }
+    }
+
+    /// The mode parameter `name` ([`Ty::Mode`]).
+    pub fn mode(&self, name: &str) -> &'static str {
+        match self.values.get(name) {
+            Some(Value::Sym(s)) => s,
+            v => panic!("parameter `{name}` is not a mode: {v:?}"),
         }
     }
 

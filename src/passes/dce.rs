@@ -1,4 +1,5 @@
-//! Dead-node elimination: drops layers no output depends on, and `identity` layers.
+//! Dead-node elimination: drops layers no output depends on, and layers that pass their input
+//! through at inference (`identity`, `dropout`, `stochastic_depth`).
 
 use super::bypass;
 use crate::ir::{Graph, Op};
@@ -22,7 +23,7 @@ pub fn eliminate_dead_nodes(graph: &mut Graph, weights: &mut Weights) -> bool {
         }
     }
     let identities: Vec<_> =
-        graph.g.node_indices().filter(|n| live.contains(n) && matches!(graph.g[*n].op, Op::Identity(_))).collect();
+        graph.g.node_indices().filter(|n| live.contains(n) && graph.g[*n].op.passes_through()).collect();
     for &n in &dead {
         graph.g.remove_node(n);
     }

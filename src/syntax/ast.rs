@@ -117,6 +117,8 @@ pub enum ExprKind {
     List(Vec<Expr>),
     Neg(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// A function of tensors or values: `channels(in)`.
+    Call(Ident, Vec<Expr>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

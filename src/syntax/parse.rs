@@ -402,6 +402,11 @@ impl Builder {
             Rule::boolean => Expr { kind: ExprKind::Bool(p.as_str() == "true"), span },
             Rule::ident => Expr { kind: ExprKind::Name(p.as_str().to_string()), span },
             Rule::list => Expr { kind: ExprKind::List(p.into_inner().map(|e| self.expr(e)).collect()), span },
+            Rule::func_call => {
+                let mut it = p.into_inner();
+                let name = self.ident(it.next().expect("function name"));
+                Expr { kind: ExprKind::Call(name, it.map(|e| self.expr(e)).collect()), span }
+            }
             r => unreachable!("grammar yields no expression {r:?}"),
         }
     }

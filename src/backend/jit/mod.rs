@@ -17,7 +17,7 @@ mod shims;
 
 use super::Backend;
 use crate::kernels::{Conv2d, PackedConv, PackedDense, Pool2d};
-use crate::ops::{AvgPool, Conv, Dense, MaxPool, Op};
+use crate::ops::{Conv, Dense, MaxPool, Op};
 use crate::plan::{Plan, Step};
 use crate::tensor::Tensor;
 use cranelift_codegen::Context;
@@ -99,10 +99,12 @@ fn macs(step: &Step) -> usize {
 }
 
 impl Policy {
-    /// The kernel for a conv or dense `step` (`None` for other operations).
+    /// The kernel for a conv or dense `step` (`None` for other operations, and convolutions with
+    /// groups, dilation or asymmetric padding).
     pub fn choose(self, step: &Step) -> Option<Kernel> {
         Some(match (self, &step.op) {
             (Policy::Reference, _) => return None,
+            (_, Op::Conv(c)) if !c.geometry(&step.in_shapes[0]).is_plain() => return None,
             (_, op) if !matches!(op, Op::Conv(_) | Op::Dense(_)) => return None,
             (Policy::Always(k), _) => k,
             (Policy::Auto, Op::Conv(_)) if macs(step) < EMIT_BELOW_MACS => Kernel::Emitted,
@@ -446,7 +448,9 @@ impl Gen {
                     scratch,
                 )
             }
-            Op::Conv(c) => self.function(|fx, env| called_conv(fx, env, step, c, threads)),
+            Op::Conv(c) if kernel == Some(Kernel::Called) => {
+                self.function(|fx, env| called_conv(fx, env, step, c, threads))
+            }
             Op::Dense(d) if kernel == Some(Kernel::Emitted) => self.emitted_layer(
                 step,
                 Emitted { bias: d.bias, relu: d.relu, residual: false, conv: None },
@@ -454,8 +458,10 @@ impl Gen {
                 scratch,
             ),
             Op::Dense(d) => self.function(|fx, env| called_dense(fx, env, step, d, weight, threads)),
-            Op::MaxPool(MaxPool(w)) => self.pool_layer(step, w.geometry(&step.in_shapes[0]), true, threads),
-            Op::AvgPool(AvgPool(w)) => self.pool_layer(step, w.geometry(&step.in_shapes[0]), false, threads),
+            Op::MaxPool(MaxPool(w)) => self.pool_layer(step, w.geometry(&step.in_shapes[0], true), true, threads),
+            Op::AvgPool(a) if a.geometry(&step.in_shapes[0]).is_plain() => {
+                self.pool_layer(step, a.geometry(&step.in_shapes[0]), false, threads)
+            }
             Op::GlobalAvgPool(_) | Op::GlobalMaxPool(_) => self.function(|fx, _| {
                 let s = &step.in_shapes[0];
                 let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
@@ -502,8 +508,31 @@ impl Gen {
                 let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
                 ops::softmax(fx, n_out, x, out, f);
             }),
-            // Ops without fast code run their reference kernel.
-            Op::Input(_) => self.function(|fx, env| reference_step(fx, env, step, threads)),
+            // Ops without fast code (and geometries the fast code does not cover) run their
+            // reference kernel.
+            Op::Input(_)
+            | Op::Conv(_)
+            | Op::AvgPool(_)
+            | Op::ConvTranspose(_)
+            | Op::Relu6(_)
+            | Op::LeakyRelu(_)
+            | Op::Sigmoid(_)
+            | Op::Tanh(_)
+            | Op::Silu(_)
+            | Op::Gelu(_)
+            | Op::HardSwish(_)
+            | Op::HardSigmoid(_)
+            | Op::Clip(_)
+            | Op::AdaptiveAvgPool(_)
+            | Op::AdaptiveMaxPool(_)
+            | Op::Upsample(_)
+            | Op::LayerNorm(_)
+            | Op::Scale(_)
+            | Op::Mul(_)
+            | Op::Slice(_)
+            | Op::ChannelShuffle(_)
+            | Op::Dropout(_)
+            | Op::StochasticDepth(_) => self.function(|fx, env| reference_step(fx, env, step, threads)),
         }
     }
 

@@ -280,7 +280,7 @@ impl<'p> Lowerer<'p> {
                 Default::Int(i) => Const::Int(i),
                 Default::Float(f) => Const::Float(f),
                 Default::Bool(v) => Const::Bool(v),
-                Default::Same => Const::Sym("same"),
+                Default::Sym(w) => Const::Sym(w),
                 Default::SameAs(other) => match vals.get(other) {
                     Some(v) => v.clone(),
                     None => continue,

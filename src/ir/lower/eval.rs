@@ -70,6 +70,68 @@ impl<'p> Lowerer<'p> {
                 let (x, y) = (self.eval(a, frame)?, self.eval(b, frame)?);
                 self.binary(*op, x, y, e)
             }
+            ExprKind::Call(name, args) => self.function(name, args, e, frame),
+        }
+    }
+
+    /// `channels(t)`, `height(t)`, `width(t)`: a dimension of tensor `t`'s shape.
+    fn function(&mut self, name: &ast::Ident, args: &[Expr], e: &Expr, frame: &Frame) -> Option<Value> {
+        const FUNCTIONS: [&str; 3] = ["channels", "height", "width"];
+        let Some(axis) = FUNCTIONS.iter().position(|f| *f == name.name) else {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::UnknownCallee,
+                    format!("unknown function `{}`", name.name),
+                    name.span,
+                    "not a function",
+                )
+                .with_help("the functions of expressions are `channels(t)`, `height(t)` and `width(t)`, for a tensor `t` such as `in`"),
+            );
+            return None;
+        };
+        let [arg] = args else {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::BadArguments,
+                    format!("`{}` takes one tensor, found {} arguments", name.name, args.len()),
+                    e.span,
+                    "one tensor expected",
+                )
+                .with_help(format!("`{}(in)`", name.name)),
+            );
+            return None;
+        };
+        let t = match self.eval(arg, frame)? {
+            Value::Tensor(t) => t,
+            v => {
+                self.diags.push(Diagnostic::error(
+                    Code::BadValue,
+                    format!("`{}` takes a tensor, found {}", name.name, a_or_an(v.kind())),
+                    arg.span,
+                    "not a tensor",
+                ));
+                return None;
+            }
+        };
+        // A tensor whose shape failed has been reported already.
+        let shape = &self.graph.g[t.node].shape;
+        if shape.is_empty() {
+            return None;
+        }
+        match shape.get(axis) {
+            Some(&d) => Some(Value::Const(Const::Int(d as i64))),
+            None => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::RankMismatch,
+                        format!("`{}` of a vector of {}", name.name, crate::tensor::fmt_shape(shape)),
+                        e.span,
+                        "the tensor has no spatial dimensions",
+                    )
+                    .with_help("a vector has only `channels` (its length)"),
+                );
+                None
+            }
         }
     }
 
@@ -78,10 +140,8 @@ impl<'p> Lowerer<'p> {
         if let Some(v) = frame.params.get(n) {
             return Some(v.clone());
         }
-        match n {
-            "same" => return Some(Value::Const(Const::Sym("same"))),
-            "valid" => return Some(Value::Const(Const::Sym("valid"))),
-            _ => {}
+        if let Some(word) = crate::ops::sig::symbol(n) {
+            return Some(Value::Const(Const::Sym(word)));
         }
         if n == "in" {
             return match frame.input {

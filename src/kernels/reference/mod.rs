@@ -10,4 +10,4 @@ mod pooling;
 
 pub use conv::conv2d;
 pub use dense::dense;
-pub use pooling::{avgpool2d, global_avgpool, global_maxpool, maxpool2d};
+pub use pooling::{adaptive_pool2d, avgpool2d, global_avgpool, global_maxpool, maxpool2d};

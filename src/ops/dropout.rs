@@ -1,0 +1,89 @@
+//! Training-time regularizers that are identities at inference: `dropout` and
+//! `stochastic_depth`. They are kept in the IR (and the layer table, and exported models) so the
+//! network reads as written and trains as written; the optimizer removes them.
+
+use super::sig::{Default, Range, Ty, param};
+use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
+use crate::diag::Diagnostic;
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// Zeroes each element with probability `p` in training (scaling the rest by `1 / (1 - p)`);
+/// passes its input through at inference.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Dropout {
+    pub p: f32,
+}
+
+/// Drops a whole residual branch of a sample with probability `p` in training (torchvision's
+/// `StochasticDepth`, mode `row`); passes its input through at inference.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StochasticDepth {
+    pub p: f32,
+}
+
+impl Builtin for Dropout {
+    const SIGNATURE: Signature = Signature {
+        name: "dropout",
+        params: &[param("p", Ty::Float, Default::Float(0.5)).range(Range::Probability)],
+        variadic_tensors: false,
+        summary: "identity at inference (dropout with rate p in training)",
+        shapes: "same shape",
+        weights: "-",
+    };
+
+    fn from_args(a: &Args) -> Result<Dropout, Box<Diagnostic>> {
+        Ok(Dropout { p: a.float("p") as f32 })
+    }
+}
+
+impl Layer for Dropout {
+    fn label(&self) -> Cow<'static, str> {
+        "dropout".into()
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        Some(cx.inputs[0].clone())
+    }
+
+    fn passes_through(&self) -> bool {
+        true
+    }
+
+    fn eval(&self, e: Eval) {
+        e.out.copy_from_slice(e.inputs[0]);
+    }
+}
+
+impl Builtin for StochasticDepth {
+    const SIGNATURE: Signature = Signature {
+        name: "stochastic_depth",
+        params: &[param("p", Ty::Float, Default::Required).range(Range::Probability)],
+        variadic_tensors: false,
+        summary: "identity at inference (drops a residual branch with rate p in training)",
+        shapes: "same shape",
+        weights: "-",
+    };
+
+    fn from_args(a: &Args) -> Result<StochasticDepth, Box<Diagnostic>> {
+        Ok(StochasticDepth { p: a.float("p") as f32 })
+    }
+}
+
+impl Layer for StochasticDepth {
+    fn label(&self) -> Cow<'static, str> {
+        "stochastic_depth".into()
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        Some(cx.inputs[0].clone())
+    }
+
+    fn passes_through(&self) -> bool {
+        true
+    }
+
+    fn eval(&self, e: Eval) {
+        e.out.copy_from_slice(e.inputs[0]);
+    }
+}

@@ -1,0 +1,118 @@
+//! Normalization over channels: `layernorm` (ConvNeXt's LayerNorm2d) and the learned
+//! per-channel `scale` (ConvNeXt's layer scale).
+
+use super::sig::{Default, Range, Ty, param};
+use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
+use crate::diag::Diagnostic;
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// At every position of a `[C, ...]` tensor, the C channels normalized to zero mean and unit
+/// (biased) variance, then scaled and shifted per channel: `(x - mean) / sqrt(var + eps) *
+/// weight[c] + bias[c]`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayerNorm {
+    pub eps: f32,
+}
+
+impl Builtin for LayerNorm {
+    const SIGNATURE: Signature = Signature {
+        name: "layernorm",
+        params: &[param("eps", Ty::Float, Default::Float(1e-5)).range(Range::Positive)],
+        variadic_tensors: false,
+        summary: "layer normalization over the channels at each position",
+        shapes: "same shape",
+        weights: "`2*C`",
+    };
+
+    fn from_args(a: &Args) -> Result<LayerNorm, Box<Diagnostic>> {
+        Ok(LayerNorm { eps: a.float("eps") as f32 })
+    }
+}
+
+impl Layer for LayerNorm {
+    fn label(&self) -> Cow<'static, str> {
+        "layernorm".into()
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        Some(cx.inputs[0].clone())
+    }
+
+    fn cost(&self, inputs: &[Vec<usize>], _: &[usize]) -> Cost {
+        Cost { params: 2 * inputs[0][0] as u64, flops: 0 }
+    }
+
+    fn weights(&self, inputs: &[Vec<usize>]) -> Vec<WeightSpec> {
+        let c = vec![inputs[0][0]];
+        vec![
+            WeightSpec { kind: "weight", shape: c.clone(), init: Init::NormScale },
+            WeightSpec { kind: "bias", shape: c, init: Init::NormShift },
+        ]
+    }
+
+    fn eval(&self, e: Eval) {
+        let s = &e.in_shapes[0];
+        let (c, hw) = (s[0], s.iter().skip(1).product::<usize>());
+        let (weight, bias) = (&e.params[0].data, &e.params[1].data);
+        for (o, x) in e.out.chunks_mut(c * hw).zip(e.inputs[0].chunks(c * hw)) {
+            for p in 0..hw {
+                let at = |ch: usize| x[ch * hw + p] as f64;
+                let mean = (0..c).map(at).sum::<f64>() / c as f64;
+                let var = (0..c).map(|ch| (at(ch) - mean).powi(2)).sum::<f64>() / c as f64;
+                let inv = 1.0 / (var + self.eps as f64).sqrt();
+                for ch in 0..c {
+                    o[ch * hw + p] = ((at(ch) - mean) * inv * weight[ch] as f64 + bias[ch] as f64) as f32;
+                }
+            }
+        }
+    }
+}
+
+/// Each channel multiplied by a learned factor: `x * weight[c]`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Scale {}
+
+impl Builtin for Scale {
+    const SIGNATURE: Signature = Signature {
+        name: "scale",
+        params: &[],
+        variadic_tensors: false,
+        summary: "a learned factor per channel",
+        shapes: "same shape",
+        weights: "`C`",
+    };
+
+    fn from_args(_: &Args) -> Result<Scale, Box<Diagnostic>> {
+        Ok(Scale {})
+    }
+}
+
+impl Layer for Scale {
+    fn label(&self) -> Cow<'static, str> {
+        "scale".into()
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        Some(cx.inputs[0].clone())
+    }
+
+    fn cost(&self, inputs: &[Vec<usize>], _: &[usize]) -> Cost {
+        Cost { params: inputs[0][0] as u64, flops: 0 }
+    }
+
+    fn weights(&self, inputs: &[Vec<usize>]) -> Vec<WeightSpec> {
+        vec![WeightSpec { kind: "weight", shape: vec![inputs[0][0]], init: Init::NormScale }]
+    }
+
+    fn eval(&self, e: Eval) {
+        let s = &e.in_shapes[0];
+        let (c, hw) = (s[0], s.iter().skip(1).product::<usize>());
+        let w = &e.params[0].data;
+        for (i, (o, x)) in e.out.chunks_mut(hw).zip(e.inputs[0].chunks(hw)).enumerate() {
+            for (o, x) in o.iter_mut().zip(x) {
+                *o = x * w[i % c];
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! `upsample`: enlarging maps by an integer factor, nearest or bilinear (PyTorch's
+//! `align_corners = False`).
+
+use super::sig::{Default, Ty, param};
+use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
+use crate::diag::Diagnostic;
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// Each map enlarged `scale` (`[h, w]`) times: `nearest` repeats pixels; `bilinear`
+/// interpolates, output pixel `o` sampling input coordinate `(o + 0.5) / scale - 0.5` (clamped
+/// at 0), as PyTorch does with `align_corners = False`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Upsample {
+    pub scale: [usize; 2],
+    pub mode: &'static str,
+}
+
+impl Builtin for Upsample {
+    const SIGNATURE: Signature = Signature {
+        name: "upsample",
+        params: &[
+            param("scale", Ty::Pair, Default::Int(2)),
+            param("mode", Ty::Mode(&["nearest", "bilinear"]), Default::Sym("nearest")),
+        ],
+        variadic_tensors: false,
+        summary: "enlarges maps `scale` times, `nearest` or `bilinear`",
+        shapes: "`CxHxW` → `C x H*scale x W*scale`",
+        weights: "-",
+    };
+
+    fn from_args(a: &Args) -> Result<Upsample, Box<Diagnostic>> {
+        Ok(Upsample { scale: a.pair("scale"), mode: a.mode("mode") })
+    }
+}
+
+/// Along one axis of `len` inputs scaled `scale` times: for each output, the two inputs it
+/// interpolates and the second one's weight.
+fn taps(len: usize, scale: usize) -> Vec<(usize, usize, f64)> {
+    (0..len * scale)
+        .map(|o| {
+            let src = ((o as f64 + 0.5) / scale as f64 - 0.5).max(0.0);
+            let i0 = (src.floor() as usize).min(len - 1);
+            let i1 = (i0 + 1).min(len - 1);
+            (i0, i1, src - i0 as f64)
+        })
+        .collect()
+}
+
+impl Layer for Upsample {
+    fn label(&self) -> Cow<'static, str> {
+        "upsample".into()
+    }
+
+    fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
+        let [c, h, w] = cx.map(0)?;
+        Some(vec![c, h * self.scale[0], w * self.scale[1]])
+    }
+
+    fn eval(&self, e: Eval) {
+        let (h, w) = (e.in_shapes[0][1], e.in_shapes[0][2]);
+        let [sh, sw] = self.scale;
+        let (oh, ow) = (h * sh, w * sw);
+        let planes = e.out.chunks_mut(oh * ow).zip(e.inputs[0].chunks(h * w));
+        if self.mode == "nearest" {
+            for (o, x) in planes {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        o[oy * ow + ox] = x[(oy / sh) * w + ox / sw];
+                    }
+                }
+            }
+            return;
+        }
+        let (ys, xs) = (taps(h, sh), taps(w, sw));
+        for (o, x) in planes {
+            for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
+                for (ox, &(x0, x1, fx)) in xs.iter().enumerate() {
+                    let at = |y: usize, xx: usize| x[y * w + xx] as f64;
+                    let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
+                    let bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
+                    o[oy * ow + ox] = (top * (1.0 - fy) + bottom * fy) as f32;
+                }
+            }
+        }
+    }
+}
