@@ -195,7 +195,7 @@ impl NetGen {
             if h == 0 {
                 break;
             }
-            match g.below(10) {
+            match g.below(15) {
                 0..=2 => {
                     let k = g.pick(&[1, 3, 5]);
                     let s = g.pick(&[1, 1, 2]);
@@ -267,6 +267,131 @@ impl NetGen {
                     cur = g.bind(format!("{cur} -> {kind}"));
                     (h, w) = (1, 1);
                 }
+                9 => {
+                    // A convolution with groups, dilation, a rectangular kernel or asymmetric padding.
+                    let groups = g.pick(&[1, 2, 3]);
+                    if c % groups != 0 {
+                        continue;
+                    }
+                    let oc = groups * (1 + g.below(4));
+                    let (kh, kw) = (g.pick(&[1, 2, 3]), g.pick(&[1, 3]));
+                    let (dh, dw) = (g.pick(&[1, 2]), g.pick(&[1, 2]));
+                    let (sh, sw) = (g.pick(&[1, 2]), g.pick(&[1, 2]));
+                    let pad = [g.below(3), g.below(2), g.below(3), g.below(2)];
+                    let (eh, ew) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
+                    if h + pad[0] + pad[2] < eh || w + pad[1] + pad[3] < ew {
+                        continue;
+                    }
+                    cur = g.bind(format!(
+                        "{cur} -> conv({oc}, [{kh}, {kw}], stride = [{sh}, {sw}], pad = [{}, {}, {}, {}], groups = {groups}, dilation = [{dh}, {dw}])",
+                        pad[0], pad[1], pad[2], pad[3]
+                    ));
+                    (c, h, w) = (oc, (h + pad[0] + pad[2] - eh) / sh + 1, (w + pad[1] + pad[3] - ew) / sw + 1);
+                }
+                10 => {
+                    let act = g.pick(&[
+                        "relu6",
+                        "leaky_relu(0.1)",
+                        "sigmoid",
+                        "tanh",
+                        "silu",
+                        "gelu",
+                        "gelu(approximate = true)",
+                        "hardswish",
+                        "hardsigmoid",
+                        "clip(-0.5, 0.25)",
+                        "dropout(0.2)",
+                        "stochastic_depth(0.1)",
+                        "layernorm",
+                        "scale",
+                        "identity",
+                    ]);
+                    cur = g.bind(format!("{cur} -> {act}"));
+                }
+                11 => {
+                    // Pools in ceil mode, without counting padding, adaptive.
+                    let (k, s) = (g.pick(&[2, 3]), g.pick(&[1, 2]));
+                    let p = g.below(k / 2 + 1);
+                    let ceil = g.below(2) == 0;
+                    let out = |n: usize| {
+                        let span = n + 2 * p - k;
+                        let o = if ceil { span.div_ceil(s) + 1 } else { span / s + 1 };
+                        if ceil && (o - 1) * s >= n + p { o - 1 } else { o }
+                    };
+                    match g.below(3) {
+                        _ if h + 2 * p < k || w + 2 * p < k => continue,
+                        0 => {
+                            cur = g.bind(format!("{cur} -> maxpool({k}, stride = {s}, pad = {p}, ceil_mode = {ceil})"));
+                            (h, w) = (out(h), out(w));
+                        }
+                        1 => {
+                            let count = g.pick(&["true", "false"]);
+                            cur = g.bind(format!(
+                                "{cur} -> avgpool({k}, stride = {s}, pad = {p}, ceil_mode = {ceil}, count_include_pad = {count})"
+                            ));
+                            (h, w) = (out(h), out(w));
+                        }
+                        _ => {
+                            let (oh, ow) = (1 + g.below(4), 1 + g.below(4));
+                            let kind = g.pick(&["adaptive_avgpool", "adaptive_maxpool"]);
+                            cur = g.bind(format!("{cur} -> {kind}({oh}, {ow})"));
+                            (h, w) = (oh, ow);
+                        }
+                    }
+                }
+                12 => {
+                    // Upsampling, learned or not.
+                    if h * w > 64 {
+                        continue;
+                    }
+                    if g.below(2) == 0 {
+                        let (sh, sw) = (g.pick(&[1, 2, 3]), g.pick(&[1, 2]));
+                        let mode = g.pick(&["nearest", "bilinear"]);
+                        cur = g.bind(format!("{cur} -> upsample([{sh}, {sw}], mode = {mode})"));
+                        (h, w) = (h * sh, w * sw);
+                    } else {
+                        let (k, s) = (g.pick(&[1, 2, 3]), g.pick(&[1, 2]));
+                        let (p, op) = (g.below(k.min(2)), g.below(s));
+                        let groups = if c % 2 == 0 { g.pick(&[1, 2]) } else { 1 };
+                        let oc = groups * (1 + g.below(4));
+                        let grow = |n: usize| (n - 1) * s + k + op;
+                        if grow(h) <= 2 * p || grow(w) <= 2 * p {
+                            continue;
+                        }
+                        cur = g.bind(format!(
+                            "{cur} -> conv_transpose({oc}, {k}, stride = {s}, pad = {p}, output_pad = {op}, groups = {groups})"
+                        ));
+                        (c, h, w) = (oc, grow(h) - 2 * p, grow(w) - 2 * p);
+                    }
+                }
+                13 => {
+                    // Channels: a squeeze-and-excitation gate, a split, a shuffle.
+                    match g.below(3) {
+                        0 => {
+                            let (mid, act) = (1 + g.below(3), g.pick(&["sigmoid", "hardsigmoid"]));
+                            let gate = g.bind(format!(
+                                "{cur} -> global_avgpool -> conv({mid}, 1) -> relu -> conv({c}, 1) -> {act}"
+                            ));
+                            cur = if g.below(2) == 0 {
+                                g.bind(format!("mul({cur}, {gate})"))
+                            } else {
+                                g.bind(format!("{cur} -> mul({gate})"))
+                            };
+                        }
+                        1 if c >= 2 => {
+                            let cut = 1 + g.below(c - 1);
+                            let a = g.bind(format!("{cur} -> slice(0, {cut})"));
+                            let b = g.bind(format!("{cur} -> slice({cut})"));
+                            cur = g.bind(format!("concat({b}, {a})"));
+                        }
+                        _ => {
+                            let groups = g.pick(&[1, 2, 3]);
+                            if c % groups == 0 {
+                                cur = g.bind(format!("{cur} -> channel_shuffle({groups})"));
+                            }
+                        }
+                    }
+                }
                 _ => cur = g.bind(format!("{cur} -> relu")),
             }
             if g.below(8) == 0 {
@@ -321,7 +446,11 @@ fn random_networks_match_interpreter() {
 }
 
 #[test]
-fn generator_writes_valid_networks() {
-    let valid = (0..500u64).filter(|&s| check(&NetGen::network(s)).is_some()).count();
-    assert!(valid >= 475, "only {valid} of 500 generated networks check");
+fn generator_writes_valid_networks_with_every_op() {
+    let graphs: Vec<Graph> = (0..500u64).filter_map(|s| check(&NetGen::network(s))).collect();
+    assert!(graphs.len() >= 475, "only {} of 500 generated networks check", graphs.len());
+    let used: std::collections::BTreeSet<String> =
+        graphs.iter().flat_map(|g| g.g.node_weights().map(|n| n.op.name())).collect();
+    let missing: Vec<&str> = netc::ops::BUILTINS.iter().map(|b| b.sig.name).filter(|n| !used.contains(*n)).collect();
+    assert!(missing.is_empty(), "the generator never uses {missing:?}");
 }
