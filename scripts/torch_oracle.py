@@ -16,6 +16,7 @@ Examples that fail `netc check` (seed_torch.net is meant to) are skipped with a 
 
 Usage (from anywhere):
     python3 scripts/torch_oracle.py [--netc PATH] [--seed 0] [EXAMPLE.net ...]
+(default: examples/*.net and examples/ops/*.net)
 The netc binary defaults to $NETC, else target/release/netc under $CARGO_TARGET_DIR or the repo.
 
 Weight generator (netc implements the same one in Rust as `netc run --seed S`; they must agree
@@ -33,11 +34,12 @@ bit for bit). All integer arithmetic is on u64 and wraps modulo 2^64:
     unit_i = float64(u_i >> 40) / 2^24 * 2 - 1       in [-1, 1), exactly representable in f32
 
 Tensor values, computed in float64 and then rounded once to float32:
-    conv weight [out, in, k, k]   unit * sqrt(6 / fan_in)        fan_in = in * k * k
+    conv weight [out, in/g, kh, kw]   unit * sqrt(6 / fan_in)    fan_in = in/g * kh * kw
+    conv_transpose weight [in, out/g, kh, kw]                  fan_in = out/g * kh * kw
     dense weight [out, in]        unit * sqrt(6 / fan_in)        fan_in = in
     conv / dense bias [out]       unit * (1 / sqrt(fan_in))      same fan_in as the weight
-    batchnorm weight              1 + 0.1 * unit
-    batchnorm bias                0.1 * unit
+    batchnorm / layernorm / scale weight   1 + 0.1 * unit
+    batchnorm / layernorm bias    0.1 * unit
     batchnorm running_mean        0.1 * unit
     batchnorm running_var         1 + 0.25 * (unit + 1)
   (in floating point: sqrt(6.0 / fan_in), 1.0 / sqrt(fan_in), each multiplied by unit last.)
@@ -120,7 +122,7 @@ def weight_tensor(name: str, kind: str, shape, fan_in: int, seed: int) -> np.nda
         v = u * math.sqrt(6.0 / fan_in)
     elif kind == "bias_fan":
         v = u * (1.0 / math.sqrt(fan_in))
-    elif kind == "bn.weight":
+    elif kind == "bn.weight":  # also layernorm's and scale's weight
         v = 1.0 + 0.1 * u
     elif kind == "bn.bias" or kind == "bn.running_mean":
         v = 0.1 * u
@@ -175,15 +177,22 @@ class JsonNet(nn.Module):
         path = layer["path"]
         in_shape = self._in_shape(layer) if layer["inputs"] else None
         expect = {}
+        a = layer["attrs"]
         if op == "conv":
-            a = layer["attrs"]
-            k, cin = a["kernel"], in_shape[0]
-            fan_in = cin * k * k
-            expect[f"{path}.weight"] = ([a["out"], cin, k, k], "weight_fan", fan_in)
+            kh, kw = a["kernel"]
+            cin = in_shape[0] // a["groups"]
+            fan_in = cin * kh * kw
+            expect[f"{path}.weight"] = ([a["out"], cin, kh, kw], "weight_fan", fan_in)
+            if a["bias"]:
+                expect[f"{path}.bias"] = ([a["out"]], "bias_fan", fan_in)
+        elif op == "conv_transpose":
+            kh, kw = a["kernel"]
+            og = a["out"] // a["groups"]
+            fan_in = og * kh * kw
+            expect[f"{path}.weight"] = ([in_shape[0], og, kh, kw], "weight_fan", fan_in)
             if a["bias"]:
                 expect[f"{path}.bias"] = ([a["out"]], "bias_fan", fan_in)
         elif op == "dense":
-            a = layer["attrs"]
             fan_in = int(np.prod(in_shape))
             expect[f"{path}.weight"] = ([a["out"], fan_in], "weight_fan", fan_in)
             if a["bias"]:
@@ -191,6 +200,11 @@ class JsonNet(nn.Module):
         elif op == "batchnorm":
             for kind in ("weight", "bias", "running_mean", "running_var"):
                 expect[f"{path}.{kind}"] = ([in_shape[0]], f"bn.{kind}", 1)
+        elif op == "layernorm":
+            for kind in ("weight", "bias"):
+                expect[f"{path}.{kind}"] = ([in_shape[0]], f"bn.{kind}", 1)
+        elif op == "scale":
+            expect[f"{path}.weight"] = ([in_shape[0]], "bn.weight", 1)
         # The JSON's weight list must be exactly what the op needs, in netc's layout.
         got = {n: list(s) for n, s in declared.items()}
         want = {n: s for n, (s, _, _) in expect.items()}
@@ -227,16 +241,69 @@ class JsonNet(nn.Module):
                     y = (y * f32(norm["scale"]) - mean) / std
             elif op == "conv":
                 w = self.w(f"{p}.weight")
-                y = F.conv2d(ins[0], w, self.w(f"{p}.bias") if a["bias"] else None,
-                             stride=a["stride"], padding=a["pad"])
+                t, l, b, r = a["pad"]
+                y = F.conv2d(F.pad(ins[0], (l, r, t, b)), w, self.w(f"{p}.bias") if a["bias"] else None,
+                             stride=a["stride"], dilation=a["dilation"], groups=a["groups"])
                 self.flops += 2 * y.numel() * w.shape[1] * w.shape[2] * w.shape[3]
+            elif op == "conv_transpose":
+                w = self.w(f"{p}.weight")
+                y = F.conv_transpose2d(ins[0], w, self.w(f"{p}.bias") if a["bias"] else None, stride=a["stride"],
+                                       padding=a["pad"], output_padding=a["output_pad"], groups=a["groups"],
+                                       dilation=a["dilation"])
+                self.flops += 2 * ins[0].numel() * w.shape[1] * w.shape[2] * w.shape[3]
             elif op == "relu":
                 y = F.relu(ins[0])
+            elif op == "relu6":
+                y = F.relu6(ins[0])
+            elif op == "leaky_relu":
+                y = F.leaky_relu(ins[0], f32(a["slope"]))
+            elif op == "sigmoid":
+                y = torch.sigmoid(ins[0])
+            elif op == "tanh":
+                y = torch.tanh(ins[0])
+            elif op == "silu":
+                y = F.silu(ins[0])
+            elif op == "gelu":
+                y = F.gelu(ins[0], approximate="tanh" if a["approximate"] else "none")
+            elif op == "hardswish":
+                y = F.hardswish(ins[0])
+            elif op == "hardsigmoid":
+                y = F.hardsigmoid(ins[0])
+            elif op == "clip":
+                y = torch.clamp(ins[0], f32(a["min"]), f32(a["max"]))
             elif op == "maxpool":
-                y = F.max_pool2d(ins[0], a["kernel"], stride=a["stride"], padding=a["pad"], ceil_mode=False)
+                y = F.max_pool2d(ins[0], a["kernel"], stride=a["stride"], padding=a["pad"], ceil_mode=a["ceil_mode"])
             elif op == "avgpool":
-                y = F.avg_pool2d(ins[0], a["kernel"], stride=a["stride"], padding=a["pad"], ceil_mode=False,
-                                 count_include_pad=True)
+                y = F.avg_pool2d(ins[0], a["kernel"], stride=a["stride"], padding=a["pad"], ceil_mode=a["ceil_mode"],
+                                 count_include_pad=a["count_include_pad"])
+            elif op == "adaptive_avgpool":
+                y = F.adaptive_avg_pool2d(ins[0], a["size"])
+            elif op == "adaptive_maxpool":
+                y = F.adaptive_max_pool2d(ins[0], a["size"])
+            elif op == "upsample":
+                bilinear = a["mode"] == "bilinear"
+                y = F.interpolate(ins[0], scale_factor=tuple(float(f) for f in a["scale"]), mode=a["mode"],
+                                  align_corners=False if bilinear else None)
+            elif op == "layernorm":
+                x4 = ins[0].reshape(n, ins[0].shape[1], -1).transpose(1, 2)
+                y = F.layer_norm(x4, (x4.shape[-1],), self.w(f"{p}.weight"), self.w(f"{p}.bias"), eps=f32(a["eps"]))
+                y = y.transpose(1, 2).reshape(ins[0].shape)
+            elif op == "scale":
+                c = ins[0].shape[1]
+                y = ins[0] * self.w(f"{p}.weight").view(1, c, *([1] * (ins[0].dim() - 2)))
+            elif op == "mul":
+                y = ins[0]
+                for t in ins[1:]:
+                    y = y * t
+            elif op == "slice":
+                end = a["end"] if a["end"] is not None else ins[0].shape[1]
+                y = ins[0][:, a["start"]:end]
+            elif op == "channel_shuffle":
+                g = a["groups"]
+                shape = ins[0].shape
+                y = ins[0].reshape(n, g, shape[1] // g, *shape[2:]).transpose(1, 2).reshape(shape)
+            elif op in ("dropout", "stochastic_depth"):
+                y = ins[0]
             elif op == "global_avgpool":
                 y = F.adaptive_avg_pool2d(ins[0], 1)
             elif op == "global_maxpool":
@@ -397,7 +464,7 @@ def main():
     prng = prng_fixture()
     (fixtures / "prng.json").write_text(json.dumps(prng, indent=2) + "\n")
 
-    examples = args.examples or sorted((REPO / "examples").glob("*.net"))
+    examples = args.examples or sorted((REPO / "examples").glob("*.net")) + sorted((REPO / "examples" / "ops").glob("*.net"))
     totals_path = fixtures / "totals.json"
     # Running a subset updates those entries and keeps the others.
     totals = json.loads(totals_path.read_text()) if args.examples and totals_path.exists() else {}

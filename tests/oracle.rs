@@ -1,6 +1,7 @@
-//! netc against PyTorch: outputs of every example (fixtures written by scripts/torch_oracle.py
-//! from the same generated weights), parameter and FLOP totals, the weight generator itself,
-//! and the conv/pool shape rules (tests/fixtures/shape_rules.json, from scripts/shape_rules.py).
+//! netc against PyTorch: outputs of every example (`examples/*.net`, and `examples/ops/*.net`,
+//! which use every op) on both back ends, from fixtures written by scripts/torch_oracle.py with
+//! the same generated weights; parameter and FLOP totals; the weight generator itself; and the
+//! conv/pool shape rules (tests/fixtures/shape_rules.json, from scripts/shape_rules.py).
 
 use netc::backend::{Backend, interp::Interpreter};
 use netc::check::layer_table;
@@ -33,21 +34,28 @@ fn every_example_matches_pytorch() {
         let input = input_batch(&c.graph, &read_npy(dir.join("input.npy")).unwrap(), "input.npy").unwrap();
         let expected = read_npy(dir.join("output.npy")).unwrap().into_f32_tensor();
         let (_, plan) = prepare(&c.graph, weights, "generated").unwrap();
-        let got = Interpreter::new(plan, 2).run(&[input]).remove(0);
-        assert_eq!(got.shape, expected.shape, "{example}");
-        let scale = expected.data.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let diff = got.data.iter().zip(&expected.data).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-        assert!(diff <= 1e-4 * scale, "{example}: max |netc - torch| = {diff}, max |torch| = {scale}");
+        let backends: [Box<dyn Backend>; 2] =
+            [Box::new(Interpreter::new(plan.clone(), 2)), netc::backend::fastest(plan, 2).unwrap()];
+        for backend in backends {
+            let got = backend.run(std::slice::from_ref(&input)).remove(0);
+            assert_eq!(got.shape, expected.shape, "{example}");
+            let scale = expected.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let diff = got.data.iter().zip(&expected.data).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            let name = backend.name();
+            assert!(diff <= 1e-4 * scale, "{example} ({name}): max |netc - torch| = {diff}, max |torch| = {scale}");
+        }
         checked += 1;
     }
-    assert!(checked >= 6, "only {checked} oracle fixtures found");
+    assert!(checked >= 9, "only {checked} oracle fixtures found");
 }
 
 #[test]
 fn totals_match_pytorch() {
     let totals = json("tests/fixtures/oracle/totals.json");
     for (stem, t) in totals.as_object().unwrap() {
-        let c = compile_file(Path::new(&format!("examples/{stem}.net")), &LowerOptions::default()).unwrap();
+        let meta = json(&format!("tests/fixtures/oracle/{stem}/meta.json"));
+        let example = meta["example"].as_str().unwrap();
+        let c = compile_file(Path::new(example), &LowerOptions::default()).unwrap();
         let table = layer_table(&c.graph);
         assert_eq!(table.total_params, t["params"].as_u64().unwrap(), "{stem} params");
         assert_eq!(table.total_flops, t["flops"].as_u64().unwrap(), "{stem} flops");
