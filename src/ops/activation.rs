@@ -18,6 +18,7 @@ macro_rules! activation {
     (
         $(#[$doc:meta])*
         $ty:ident { $($field:ident: $fty:ty),* } = $name:literal, $summary:literal,
+        aliases: [$($alias:literal),*],
         params: [$($param:expr),*],
         build: |$a:ident| $build:expr,
         apply: |$s:ident, $x:ident| $apply:expr $(,)?
@@ -31,6 +32,7 @@ macro_rules! activation {
         impl Builtin for $ty {
             const SIGNATURE: Signature = Signature {
                 name: $name,
+                aliases: &[$($alias),*],
                 params: &[$($param),*],
                 variadic_tensors: false,
                 summary: $summary,
@@ -80,6 +82,7 @@ fn sigmoid(x: f64) -> f64 {
 activation! {
     /// `max(x, 0)`.
     Relu {} = "relu", "max(x, 0)",
+    aliases: ["rectifier"],
     params: [],
     build: |_a| Ok(Relu {}),
     apply: |_s, x| if x < 0.0 { 0.0 } else { x },
@@ -88,6 +91,7 @@ activation! {
 activation! {
     /// `min(max(x, 0), 6)` (MobileNet).
     Relu6 {} = "relu6", "min(max(x, 0), 6)",
+    aliases: ["relu_6"],
     params: [],
     build: |_a| Ok(Relu6 {}),
     apply: |_s, x| relu6(x),
@@ -96,6 +100,7 @@ activation! {
 activation! {
     /// `x` for `x >= 0`, else `slope * x`.
     LeakyRelu { slope: f32 } = "leaky_relu", "x if x >= 0, else slope * x",
+    aliases: ["leakyrelu", "lrelu"],
     params: [param("slope", Ty::Float, Default::Float(0.01))],
     build: |a| Ok(LeakyRelu { slope: a.float("slope") as f32 }),
     apply: |s, x| if x < 0.0 { s.slope as f64 * x } else { x },
@@ -104,6 +109,7 @@ activation! {
 activation! {
     /// `1 / (1 + exp(-x))`.
     Sigmoid {} = "sigmoid", "1 / (1 + exp(-x))",
+    aliases: ["logistic"],
     params: [],
     build: |_a| Ok(Sigmoid {}),
     apply: |_s, x| sigmoid(x),
@@ -112,6 +118,7 @@ activation! {
 activation! {
     /// The hyperbolic tangent.
     Tanh {} = "tanh", "tanh(x)",
+    aliases: [],
     params: [],
     build: |_a| Ok(Tanh {}),
     apply: |_s, x| x.tanh(),
@@ -120,6 +127,7 @@ activation! {
 activation! {
     /// `x * sigmoid(x)` (also called swish).
     Silu {} = "silu", "x * sigmoid(x), also called swish",
+    aliases: ["swish"],
     params: [],
     build: |_a| Ok(Silu {}),
     apply: |_s, x| x * sigmoid(x),
@@ -129,6 +137,7 @@ activation! {
     /// `x * Φ(x)`, with the normal distribution's Φ exactly (`0.5 (1 + erf(x / √2))`), or, with
     /// `approximate`, its tanh approximation `0.5 (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
     Gelu { approximate: bool } = "gelu", "x * Φ(x); the tanh approximation with `approximate = true`",
+    aliases: [],
     params: [param("approximate", Ty::Bool, Default::Bool(false))],
     build: |a| Ok(Gelu { approximate: a.flag("approximate") }),
     apply: |s, x| if s.approximate {
@@ -142,6 +151,7 @@ activation! {
 activation! {
     /// `x * relu6(x + 3) / 6` (MobileNetV3).
     HardSwish {} = "hardswish", "x * relu6(x + 3) / 6",
+    aliases: ["hard_swish", "h_swish", "hswish"],
     params: [],
     build: |_a| Ok(HardSwish {}),
     apply: |_s, x| x * relu6(x + 3.0) / 6.0,
@@ -150,6 +160,7 @@ activation! {
 activation! {
     /// `relu6(x + 3) / 6` (MobileNetV3's gates).
     HardSigmoid {} = "hardsigmoid", "relu6(x + 3) / 6",
+    aliases: ["hard_sigmoid", "h_sigmoid", "hsigmoid"],
     params: [],
     build: |_a| Ok(HardSigmoid {}),
     apply: |_s, x| relu6(x + 3.0) / 6.0,
@@ -158,6 +169,7 @@ activation! {
 activation! {
     /// `min(max(x, min), max)`.
     Clip { min: f32, max: f32 } = "clip", "min(max(x, min), max)",
+    aliases: ["clamp", "hardtanh"],
     params: [param("min", Ty::Float, Default::Required), param("max", Ty::Float, Default::Required)],
     build: |a| {
         let (min, max) = (a.float("min"), a.float("max"));

@@ -16,6 +16,7 @@ pub struct Add {
 impl Builtin for Add {
     const SIGNATURE: Signature = Signature {
         name: "add",
+        aliases: &["sum", "plus", "residual_add"],
         params: &[],
         variadic_tensors: true,
         summary: "element-wise sum of tensors of one shape",

@@ -22,6 +22,7 @@ impl BatchNorm {
 impl Builtin for BatchNorm {
     const SIGNATURE: Signature = Signature {
         name: "batchnorm",
+        aliases: &["batch_norm", "batchnorm2d", "batchnormalization", "bn"],
         params: &[param("eps", Ty::Float, Default::Float(1e-5)).range(Range::Positive)],
         variadic_tensors: false,
         summary: "batch normalization, inference form",

@@ -18,6 +18,7 @@ pub struct Slice {
 impl Builtin for Slice {
     const SIGNATURE: Signature = Signature {
         name: "slice",
+        aliases: &["split", "chunk", "narrow"],
         params: &[
             param("start", Ty::Int, Default::Required).range(Range::Int { min: 0 }),
             param("end", Ty::Int, Default::Absent).range(Range::Int { min: 0 }),
@@ -85,6 +86,7 @@ pub struct ChannelShuffle {
 impl Builtin for ChannelShuffle {
     const SIGNATURE: Signature = Signature {
         name: "channel_shuffle",
+        aliases: &["shuffle", "channelshuffle"],
         params: &[param("groups", Ty::Int, Default::Required)],
         variadic_tensors: false,
         summary: "interleaves the channels of `groups` groups",

@@ -14,6 +14,7 @@ pub struct Concat {}
 impl Builtin for Concat {
     const SIGNATURE: Signature = Signature {
         name: "concat",
+        aliases: &["cat", "concatenate"],
         params: &[],
         variadic_tensors: true,
         summary: "channel concatenation of maps of one size",

@@ -83,6 +83,7 @@ impl Conv {
 impl Builtin for Conv {
     const SIGNATURE: Signature = Signature {
         name: "conv",
+        aliases: &["conv2d", "convolution", "convolution2d"],
         params: &[
             param("out", Ty::Int, Default::Required),
             param("kernel", Ty::Pair, Default::Int(3)),

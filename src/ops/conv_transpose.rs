@@ -26,6 +26,14 @@ pub struct ConvTranspose {
 impl Builtin for ConvTranspose {
     const SIGNATURE: Signature = Signature {
         name: "conv_transpose",
+        aliases: &[
+            "conv_transpose2d",
+            "convtranspose2d",
+            "deconv",
+            "deconvolution",
+            "transposed_conv",
+            "conv2d_transpose",
+        ],
         params: &[
             param("out", Ty::Int, Default::Required),
             param("kernel", Ty::Pair, Default::Required),

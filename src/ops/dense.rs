@@ -22,6 +22,7 @@ pub struct Dense {
 impl Builtin for Dense {
     const SIGNATURE: Signature = Signature {
         name: "dense",
+        aliases: &["linear", "fc", "fully_connected", "fullyconnected", "ffn"],
         params: &[
             param("out", Ty::Int, Default::Required),
             param("bias", Ty::Bool, Default::Bool(true)),

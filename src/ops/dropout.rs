@@ -25,6 +25,7 @@ pub struct StochasticDepth {
 impl Builtin for Dropout {
     const SIGNATURE: Signature = Signature {
         name: "dropout",
+        aliases: &["dropout2d", "spatial_dropout"],
         params: &[param("p", Ty::Float, Default::Float(0.5)).range(Range::Probability)],
         variadic_tensors: false,
         summary: "identity at inference (dropout with rate p in training)",
@@ -58,6 +59,7 @@ impl Layer for Dropout {
 impl Builtin for StochasticDepth {
     const SIGNATURE: Signature = Signature {
         name: "stochastic_depth",
+        aliases: &["drop_path", "droppath", "stochasticdepth"],
         params: &[param("p", Ty::Float, Default::Required).range(Range::Probability)],
         variadic_tensors: false,
         summary: "identity at inference (drops a residual branch with rate p in training)",

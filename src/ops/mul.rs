@@ -20,6 +20,7 @@ fn broadcasts(s: &[usize], to: &[usize]) -> bool {
 impl Builtin for Mul {
     const SIGNATURE: Signature = Signature {
         name: "mul",
+        aliases: &["multiply", "product", "prod"],
         params: &[],
         variadic_tensors: true,
         summary: "element-wise product; a Cx1x1 operand scales each channel",

@@ -18,6 +18,7 @@ pub struct LayerNorm {
 impl Builtin for LayerNorm {
     const SIGNATURE: Signature = Signature {
         name: "layernorm",
+        aliases: &["layer_norm", "layernorm2d", "layernormalization", "ln"],
         params: &[param("eps", Ty::Float, Default::Float(1e-5)).range(Range::Positive)],
         variadic_tensors: false,
         summary: "layer normalization over the channels at each position",
@@ -76,6 +77,7 @@ pub struct Scale {}
 impl Builtin for Scale {
     const SIGNATURE: Signature = Signature {
         name: "scale",
+        aliases: &["layer_scale", "layerscale"],
         params: &[],
         variadic_tensors: false,
         summary: "a learned factor per channel",

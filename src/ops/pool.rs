@@ -123,6 +123,7 @@ pub struct AvgPool {
 impl Builtin for MaxPool {
     const SIGNATURE: Signature = Signature {
         name: "maxpool",
+        aliases: &["max_pool", "max_pool2d", "maxpool2d", "maxpooling2d", "pool"],
         params: &WINDOW,
         variadic_tensors: false,
         summary: "max pooling",
@@ -152,6 +153,7 @@ impl Layer for MaxPool {
 impl Builtin for AvgPool {
     const SIGNATURE: Signature = Signature {
         name: "avgpool",
+        aliases: &["avg_pool", "avg_pool2d", "avgpool2d", "averagepooling2d", "average_pool"],
         params: &[
             WINDOW[0],
             WINDOW[1],
@@ -227,6 +229,7 @@ impl AdaptivePool {
 impl Builtin for AdaptiveAvgPool {
     const SIGNATURE: Signature = Signature {
         name: "adaptive_avgpool",
+        aliases: &["adaptive_avg_pool2d", "adaptiveavgpool2d"],
         params: &ADAPTIVE,
         variadic_tensors: false,
         summary: "average pooling to an h x w map",
@@ -256,6 +259,7 @@ impl Layer for AdaptiveAvgPool {
 impl Builtin for AdaptiveMaxPool {
     const SIGNATURE: Signature = Signature {
         name: "adaptive_maxpool",
+        aliases: &["adaptive_max_pool2d", "adaptivemaxpool2d"],
         params: &ADAPTIVE,
         variadic_tensors: false,
         summary: "max pooling to an h x w map",
@@ -299,6 +303,7 @@ fn global_infer(cx: &mut ShapeCx) -> Option<Vec<usize>> {
 impl Builtin for GlobalAvgPool {
     const SIGNATURE: Signature = Signature {
         name: "global_avgpool",
+        aliases: &["gap", "global_average_pooling", "globalaveragepooling2d", "global_avg_pool"],
         params: &[],
         variadic_tensors: false,
         summary: "mean over each channel's map, giving Cx1x1",
@@ -329,6 +334,7 @@ impl Layer for GlobalAvgPool {
 impl Builtin for GlobalMaxPool {
     const SIGNATURE: Signature = Signature {
         name: "global_maxpool",
+        aliases: &["global_max_pooling", "globalmaxpooling2d", "global_max_pool"],
         params: &[],
         variadic_tensors: false,
         summary: "max over each channel's map, giving Cx1x1",

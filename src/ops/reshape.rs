@@ -16,6 +16,7 @@ pub struct Identity {}
 impl Builtin for Flatten {
     const SIGNATURE: Signature = Signature {
         name: "flatten",
+        aliases: &["reshape", "view"],
         params: &[],
         variadic_tensors: false,
         summary: "CxHxW to a vector of C*H*W",
@@ -45,6 +46,7 @@ impl Layer for Flatten {
 impl Builtin for Identity {
     const SIGNATURE: Signature = Signature {
         name: "identity",
+        aliases: &["noop", "nop", "pass"],
         params: &[],
         variadic_tensors: false,
         summary: "passes its input through",

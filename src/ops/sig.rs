@@ -148,6 +148,9 @@ impl ParamSig {
 #[derive(Clone, Copy, Debug)]
 pub struct Signature {
     pub name: &'static str,
+    /// What other frameworks call it (`linear` for `dense`): an unknown layer of one of these
+    /// names gets this one as its fix.
+    pub aliases: &'static [&'static str],
     pub params: &'static [ParamSig],
     /// Takes extra tensors as positional arguments (`add`, `concat`).
     pub variadic_tensors: bool,

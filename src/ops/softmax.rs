@@ -12,6 +12,7 @@ pub struct Softmax {}
 impl Builtin for Softmax {
     const SIGNATURE: Signature = Signature {
         name: "softmax",
+        aliases: &[],
         params: &[],
         variadic_tensors: false,
         summary: "softmax over the features",

@@ -19,6 +19,7 @@ pub struct Upsample {
 impl Builtin for Upsample {
     const SIGNATURE: Signature = Signature {
         name: "upsample",
+        aliases: &["interpolate", "upsampling", "upsampling2d", "resize"],
         params: &[
             param("scale", Ty::Pair, Default::Int(2)),
             param("mode", Ty::Mode(&["nearest", "bilinear"]), Default::Sym("nearest")),

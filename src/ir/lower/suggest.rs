@@ -34,32 +34,31 @@ impl<'p> Lowerer<'p> {
             self.diags.push(d);
             return None;
         }
-        let mut candidates: Vec<&str> = BUILTINS.iter().map(|b| b.sig.name).collect();
-        candidates.extend(self.blocks.keys().copied());
-        if !as_callee {
-            candidates.extend(frame.tensors.keys().map(String::as_str));
-            candidates.extend(frame.params.keys().map(String::as_str));
-        }
-        let suggestion = closest(&name.name, &candidates);
         let mut d = if as_callee {
-            Diagnostic::error(
+            let d = Diagnostic::error(
                 Code::UnknownCallee,
                 format!("unknown layer or block `{}`", name.name),
                 name.span,
                 "not a built-in layer or a defined block",
-            )
+            );
+            self.unknown_callee(d, &name.name)
         } else {
-            Diagnostic::error(Code::Undefined, format!("undefined name `{}`", name.name), name.span, "not defined here")
-        };
-        d = match suggestion {
-            Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None if as_callee => d.with_help(format!(
-                "define it: `block {}(c: int) {{ conv(c, 3) -> relu }}`, or import the file that does",
-                name.name
-            )),
-            None => d.with_help(
-                "tensors must be defined with `let` before use; parameters are those of the enclosing block",
-            ),
+            let mut candidates: Vec<&str> = BUILTINS.iter().map(|b| b.sig.name).collect();
+            candidates.extend(self.blocks.keys().copied());
+            candidates.extend(frame.tensors.keys().map(String::as_str));
+            candidates.extend(frame.params.keys().map(String::as_str));
+            let d = Diagnostic::error(
+                Code::Undefined,
+                format!("undefined name `{}`", name.name),
+                name.span,
+                "not defined here",
+            );
+            match closest(&name.name, &candidates).first() {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(
+                    "tensors must be defined with `let` before use; parameters are those of the enclosing block",
+                ),
+            }
         };
         if as_callee && !self.unloaded.is_empty() {
             let files: Vec<String> = self.unloaded.iter().map(|f| format!("`{f}`")).collect();
@@ -73,36 +72,135 @@ impl<'p> Lowerer<'p> {
     }
 }
 
+impl Lowerer<'_> {
+    /// The help of E0002 for `name`: the built-in of that meaning under netc's name (`linear` is
+    /// `dense`), the layers and blocks of a similar name (saying what each computes, since a
+    /// typo's neighbour is a different layer), the layers nearest in meaning to one netc does
+    /// not have, or that it has none, and how to define it.
+    fn unknown_callee(&self, d: Diagnostic, name: &str) -> Diagnostic {
+        let lower = name.to_lowercase();
+        if let Some(b) = BUILTINS.iter().find(|b| b.sig.aliases.contains(&lower.as_str()) || b.sig.name == lower) {
+            return d.with_help(format!("netc calls this layer `{}`: `{}`", b.sig.name, b.sig.render()));
+        }
+        let describe = |n: &str| match crate::ops::builtin(n) {
+            Some(b) => format!("`{n}` ({})", b.sig.summary),
+            None => format!("block `{n}`"),
+        };
+        let define = format!("define it as a block (`block {name}(...) {{ ... }}`) or import the file that does");
+        if let Some(m) = MISSING.iter().find(|m| m.names.contains(&lower.as_str())) {
+            let list: Vec<String> = m.nearest.iter().map(|n| describe(n)).collect();
+            let nearest = match list.len() {
+                0 => String::new(),
+                1 => format!("; the nearest is {}", list[0]),
+                _ => format!("; the nearest are {}", list.join(", ")),
+            };
+            return d.with_note(format!("netc has no {} layer{nearest}", m.what)).with_help(define);
+        }
+        let mut candidates: Vec<&str> = BUILTINS.iter().map(|b| b.sig.name).collect();
+        candidates.extend(self.blocks.keys().copied());
+        match closest(name, &candidates)[..] {
+            [] => d.with_note(format!("netc has no layer `{name}`")).with_help(define),
+            [only] => {
+                let d = d.with_help(format!("did you mean `{only}`?"));
+                match crate::ops::builtin(only) {
+                    Some(b) => d.with_note(format!("`{only}` computes {}", b.sig.summary)),
+                    None => d,
+                }
+            }
+            ref near => {
+                let list: Vec<String> = near.iter().map(|n| describe(n)).collect();
+                d.with_help(format!("the layers with the closest names are {}", list.join(", ")))
+            }
+        }
+    }
+}
+
+/// Layers netc does not have, by the names other frameworks give them: what they are, and the
+/// built-ins nearest in meaning.
+struct Missing {
+    names: &'static [&'static str],
+    what: &'static str,
+    nearest: &'static [&'static str],
+}
+
+const MISSING: &[Missing] = &[
+    Missing { names: &["prelu", "rrelu"], what: "learned-slope ReLU", nearest: &["leaky_relu"] },
+    Missing {
+        names: &["elu", "selu", "celu", "mish", "softplus", "softsign", "gelu_new", "quick_gelu"],
+        what: "such activation",
+        nearest: &["silu", "gelu", "leaky_relu"],
+    },
+    Missing {
+        names: &[
+            "groupnorm",
+            "group_norm",
+            "instancenorm",
+            "instance_norm",
+            "instancenorm2d",
+            "localresponsenorm",
+            "lrn",
+        ],
+        what: "group, instance or local-response normalization",
+        nearest: &["batchnorm", "layernorm"],
+    },
+    Missing {
+        names: &["pixel_shuffle", "pixelshuffle", "depth_to_space", "space_to_depth", "pixel_unshuffle"],
+        what: "pixel shuffle",
+        nearest: &["upsample", "conv_transpose"],
+    },
+    Missing {
+        names: &[
+            "lstm",
+            "gru",
+            "rnn",
+            "attention",
+            "multihead_attention",
+            "self_attention",
+            "transformer",
+            "embedding",
+        ],
+        what: "recurrent, attention or embedding",
+        nearest: &[],
+    },
+    Missing {
+        names: &["maxunpool", "max_unpool2d", "unpool"],
+        what: "unpooling",
+        nearest: &["upsample", "conv_transpose"],
+    },
+    Missing { names: &["logsoftmax", "log_softmax", "softmin"], what: "log-softmax", nearest: &["softmax"] },
+];
+
 /// The help for an unknown parameter name: the closest parameter, or the list of them.
 pub(super) fn param_help(names: &[&str], given: &str) -> String {
-    match closest(given, names) {
+    match closest(given, names).first() {
         Some(s) => format!("did you mean `{s}`?"),
         None if names.is_empty() => "it takes no parameters".to_string(),
         None => format!("its parameters are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
     }
 }
 
-/// The candidate closest to `name` by optimal-string-alignment distance (edits and adjacent
-/// transpositions: `reul` -> `relu` is 1), if close enough to be a likely typo; ties go to the
-/// alphabetically first.
-fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+/// Suggestions shown at most.
+const MAX_SUGGESTIONS: usize = 3;
+
+/// The candidates close to `name` by optimal-string-alignment distance (edits and adjacent
+/// transpositions: `reul` -> `relu` is 1) that are likely typos of it, closest first (ties
+/// alphabetically), at most [`MAX_SUGGESTIONS`].
+fn closest<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
     let len = name.chars().count();
     if len > MAX_SUGGEST_LEN {
-        return None;
+        return Vec::new();
     }
     let max = (len.max(3) / 3).max(1);
-    let mut best: Option<(usize, &str)> = None;
-    for &c in candidates {
+    let mut near: Vec<(usize, &str)> = candidates
+        .iter()
         // A length difference alone exceeds the bound: skip without computing the distance.
-        if c.chars().count().abs_diff(len) > max {
-            continue;
-        }
-        let d = strsim::osa_distance(name, c);
-        if d <= max && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
-            best = Some((d, c));
-        }
-    }
-    best.map(|(_, c)| c)
+        .filter(|c| c.chars().count().abs_diff(len) <= max)
+        .map(|&c| (strsim::osa_distance(name, c), c))
+        .filter(|&(d, _)| d <= max)
+        .collect();
+    near.sort_unstable();
+    near.dedup();
+    near.into_iter().take(MAX_SUGGESTIONS).map(|(_, c)| c).collect()
 }
 
 #[cfg(test)]
@@ -111,9 +209,10 @@ mod tests {
 
     #[test]
     fn suggests_typos_within_a_third_of_the_length() {
-        assert_eq!(closest("reul", &["relu", "conv"]), Some("relu"));
-        assert_eq!(closest("cnov", &["relu", "conv"]), Some("conv"));
-        assert_eq!(closest("convolution", &["relu", "conv"]), None);
-        assert_eq!(closest(&"x".repeat(100), &["relu"]), None);
+        assert_eq!(closest("reul", &["relu", "conv"]), ["relu"]);
+        assert_eq!(closest("cnov", &["relu", "conv"]), ["conv"]);
+        assert_eq!(closest("relu7", &["relu6", "relu", "conv"]), ["relu", "relu6"]);
+        assert!(closest("convolution", &["relu", "conv"]).is_empty());
+        assert!(closest(&"x".repeat(100), &["relu"]).is_empty());
     }
 }
