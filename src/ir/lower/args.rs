@@ -235,6 +235,25 @@ impl<'p> Lowerer<'p> {
                 continue;
             };
             let param = &sig.params[index];
+            // A mode is a word: one that is none of the modes is reported as such, not as an
+            // undefined name.
+            if let (Ty::Mode(words), ExprKind::Name(word)) = (param.ty, &a.value.kind)
+                && !words.contains(&word.as_str())
+                && !frame.params.contains_key(word)
+            {
+                let list: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::BadValue,
+                        format!("`{}` of `{}` is `{word}`, which is not one of its modes", param.name, sig.name),
+                        a.value.span,
+                        "unknown mode",
+                    )
+                    .with_help(format!("`{}` is {}", param.name, list.join(" or "))),
+                );
+                ok = false;
+                continue;
+            }
             match self.eval(&a.value, frame) {
                 Some(Value::Const(c)) => match c.coerce(param.ty) {
                     Ok(v) => match param.check(sig.name, &v) {
