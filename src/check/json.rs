@@ -1,6 +1,6 @@
 //! The checked graph as JSON (`netc check --format json`): what editors, CI and the PyTorch
 //! oracle script read. Attributes come from each op ([`crate::ops::Op::attrs`]), weight names and
-//! shapes from [`Graph::weight_specs`].
+//! shapes (and how `netc run --seed` generates them) from [`Graph::weight_specs`].
 
 use super::layer_table;
 use crate::ir::Graph;
@@ -18,8 +18,11 @@ pub fn graph_json(graph: &Graph) -> Value {
         .zip(&table.rows)
         .map(|(&n, row)| {
             let node = &graph.g[n];
-            let weights: Vec<Value> =
-                graph.weight_specs(n).into_iter().map(|w| json!({ "name": w.name, "shape": w.shape })).collect();
+            let weights: Vec<Value> = graph
+                .weight_specs(n)
+                .into_iter()
+                .map(|w| json!({ "name": w.name, "shape": w.shape, "init": w.init }))
+                .collect();
             json!({
                 "id": id(n),
                 "path": node.path,

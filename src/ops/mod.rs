@@ -71,7 +71,8 @@ pub enum SkipKind {
 
 /// How a weight's values are generated when no trained weights are given (`netc run --seed`);
 /// see `weights::init` for the formulas.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Init {
     /// A conv or dense weight: He uniform.
     He { fan_in: usize },
