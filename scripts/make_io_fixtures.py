@@ -153,9 +153,9 @@ def hostile():
 
     # A type string whose size in bits overflows 64 bits (the size is in bytes).
     write("descr_overflow.npy", npy_header("<f3000000000000000000", [2]) + bytes(8))
-    # A zip bomb: 16 directory entries that all point at one deflated 64 MiB member (the issue's
+    # A zip bomb: 16 directory entries that all point at one deflated 4 MiB member (the issue's
     # bomb has 1 GiB members; the structure, not the size, is what must be refused).
-    bomb_member = npy_header("|u1", [(64 << 20) - 128]) + bytes((64 << 20) - 128)
+    bomb_member = npy_header("|u1", [(4 << 20) - 128]) + bytes((4 << 20) - 128)
     write("overlap_bomb.npz", relist(zip_of([("w.npy", bomb_member)]), 16))
     # Two stored members at the same offset: overlap without compression.
     write("overlap_stored.npz", relist(zip_of([("w.npy", fixture("f32_2x3.npy"))], zipfile.ZIP_STORED), 2))
