@@ -9,6 +9,8 @@ pub mod bench;
 pub mod check;
 pub mod compile;
 pub mod diag;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod io;
 pub mod ir;
 pub mod kernels;
