@@ -25,6 +25,7 @@ pub const DEFAULT_MAX_BYTES: u64 = 4 << 30;
 use crate::tensor::Tensor;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::ErrorKind;
 use std::path::Path;
 
 /// A failure to read or write a tensor file: which file, and what went wrong.
@@ -289,7 +290,10 @@ fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, IoError> {
         return Err(IoError::new(path.display(), IoErrorKind::TooLarge { what, bytes: len, max_bytes }));
     }
     // The length is a hint (the file may change while it is read); `take` keeps the bound.
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX))
+        .map_err(|_| os(ErrorKind::OutOfMemory.into()))?;
     std::io::Read::read_to_end(&mut std::io::Read::take(file, max_bytes), &mut bytes).map_err(os)?;
     Ok(bytes)
 }
