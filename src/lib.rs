@@ -13,6 +13,8 @@ pub mod check;
 pub mod commands;
 pub mod compile;
 pub mod diag;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod io;
 pub mod ir;
 pub mod kernels;

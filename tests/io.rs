@@ -2,8 +2,8 @@
 //! (`scripts/make_io_fixtures.py`), round trips through netc's own writers, and hostile input.
 
 use netc::io::{
-    Array, ArrayData, IoErrorKind, parse_npy, parse_npz, parse_safetensors, read_npy, read_npz, read_safetensors,
-    read_tensors, write_npy, write_npy_i64, write_safetensors,
+    Array, ArrayData, DEFAULT_MAX_BYTES, IoErrorKind, parse_npy, parse_npz, parse_safetensors, read_npy, read_npz,
+    read_safetensors, read_tensors, read_tensors_limited, write_npy, write_npy_i64, write_safetensors,
 };
 use netc::tensor::Tensor;
 use proptest::prelude::*;
@@ -164,7 +164,7 @@ fn safetensors_round_trip_with_metadata() {
 #[test]
 fn reads_numpy_npz_archives_stored_and_compressed() {
     for name in ["weights.npz", "weights_compressed.npz"] {
-        let arrays = read_npz(fixture(name)).unwrap();
+        let arrays = read_npz(fixture(name), DEFAULT_MAX_BYTES).unwrap();
         let names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["conv1.weight", "conv1.bias", "labels"], "{name}");
         assert_eq!(arrays[0].1.shape, [2, 1, 2, 2]);
@@ -172,7 +172,7 @@ fn reads_numpy_npz_archives_stored_and_compressed() {
         assert_eq!(arrays[1].1.as_f32().unwrap(), [0.5, -0.5]);
         assert_eq!(arrays[2].1.as_i64().unwrap(), [3, 1, 4]);
     }
-    let positional = read_npz(fixture("positional.npz")).unwrap();
+    let positional = read_npz(fixture("positional.npz"), DEFAULT_MAX_BYTES).unwrap();
     assert_eq!(positional[0].0, "arr_0");
     assert_eq!(positional[1], ("arr_1".to_string(), Array { shape: vec![2, 3], data: ArrayData::F32(A23.to_vec()) }));
 }
@@ -261,7 +261,7 @@ fn truncated_npy_files_fail_at_every_offset() {
 #[test]
 fn truncated_npz_files_fail_at_every_offset() {
     assert_every_truncation_fails(&["weights.npz", "weights_compressed.npz"], |b, n| {
-        parse_npz(b, n).map(drop).map_err(|e| e.to_string())
+        parse_npz(b, n, DEFAULT_MAX_BYTES).map(drop).map_err(|e| e.to_string())
     });
 }
 
@@ -279,7 +279,7 @@ fn corrupt_npz_members_are_reported() {
     let data_start =
         30 + u16::from_le_bytes([bytes[26], bytes[27]]) as usize + u16::from_le_bytes([bytes[28], bytes[29]]) as usize;
     bytes[data_start + 5] ^= 0x55;
-    let err = parse_npz(&bytes, "w.npz").unwrap_err().to_string();
+    let err = parse_npz(&bytes, "w.npz", DEFAULT_MAX_BYTES).unwrap_err().to_string();
     assert!(err.starts_with("w.npz"), "{err}");
     assert!(err.contains("conv1.weight.npy"), "{err}");
 
@@ -287,11 +287,11 @@ fn corrupt_npz_members_are_reported() {
     let mut bytes = fixture_bytes("weights.npz");
     let at = bytes.windows(6).position(|w| w == b"\x93NUMPY").unwrap() + 130;
     bytes[at] ^= 1;
-    let err = parse_npz(&bytes, "w.npz").unwrap_err().to_string();
+    let err = parse_npz(&bytes, "w.npz", DEFAULT_MAX_BYTES).unwrap_err().to_string();
     assert!(err.starts_with("w.npz (member conv1.weight.npy): not a readable .npz (zip) archive: "), "{err}");
     assert!(err.to_lowercase().contains("checksum"), "{err}");
 
-    let garbage = parse_npz(b"this is not a zip archive at all", "w.npz").unwrap_err().to_string();
+    let garbage = parse_npz(b"this is not a zip archive at all", "w.npz", DEFAULT_MAX_BYTES).unwrap_err().to_string();
     assert!(garbage.starts_with("w.npz: not a readable .npz (zip) archive: "), "{garbage}");
 }
 
@@ -333,6 +333,94 @@ fn a_huge_shape_over_tiny_data_is_refused_without_allocating() {
     assert!(err.contains("claims data up to byte 4611686018427387904 but the file holds only 16 bytes"), "{err}");
 }
 
+// ---------- hardening regressions (tests/fixtures/io/hostile/, made by scripts/make_io_fixtures.py) ----------
+
+fn hostile(name: &str) -> Vec<u8> {
+    fixture_bytes(&format!("hostile/{name}"))
+}
+
+fn npz_err(bytes: &[u8], max_bytes: u64) -> String {
+    parse_npz(bytes, "w.npz", max_bytes).expect_err("should fail").to_string()
+}
+
+#[test]
+fn npy_descr_whose_size_in_bits_overflows_is_named_as_written() {
+    // '<f3000000000000000000': 3e18 bytes is 2.4e19 bits, past u64; this used to overflow.
+    assert_eq!(
+        parse_npy(&hostile("descr_overflow.npy"), "d.npy").unwrap_err().to_string(),
+        "d.npy: array has element type '<f3000000000000000000'; netc reads float32, float16, float64, uint8, \
+         bool, int8, int16, int32, int64, uint16 and uint32 arrays; convert with `x.astype(np.float32)`"
+    );
+}
+
+#[test]
+fn npz_listing_one_deflated_member_many_times_is_refused_before_inflating() {
+    // 16 directory entries, one 4 MiB deflated member: 64 MiB of arrays from 5 KB, or (with the
+    // issue's 1 GiB member) an abort at 9 GB. Refused from the directory alone, whatever the limit.
+    let bomb = hostile("overlap_bomb.npz");
+    assert!(bomb.len() < 6_000);
+    assert_eq!(
+        npz_err(&bomb, u64::MAX),
+        "w.npz: not a readable .npz (zip) archive: members 'w0.npy' (bytes 0..4201) and 'w1.npy' \
+         (bytes 0..4201) overlap; members of a valid archive never share bytes (sharing is how a small zip \
+         decompresses to gigabytes); re-create the file with `np.savez`"
+    );
+    let stored = npz_err(&hostile("overlap_stored.npz"), u64::MAX);
+    assert!(stored.contains("members 'w0.npy' (bytes 0..187) and 'w1.npy' (bytes 0..187) overlap"), "{stored}");
+}
+
+#[test]
+fn npz_members_declaring_more_than_max_bytes_are_refused_before_inflating() {
+    // Two members of 87 compressed bytes, each declaring 4 GiB - 2 bytes uncompressed.
+    assert_eq!(
+        npz_err(&hostile("huge_declared.npz"), DEFAULT_MAX_BYTES),
+        "w.npz: decompressing the archive's 2 members needs 8589934588 bytes, more than the limit of \
+         4294967296 bytes (4 GiB) netc reads from one tensor file; if the file is trusted and really this \
+         large, raise the limit by passing a larger `max_bytes` to `netc::io::read_tensors_limited` (or \
+         `read_npz`, `parse_npz`)"
+    );
+    // weights.npz holds three .npy members of 160, 136 and 152 bytes: 448 in all.
+    for name in ["weights.npz", "weights_compressed.npz"] {
+        let bytes = fixture_bytes(name);
+        assert_eq!(parse_npz(&bytes, name, 448).unwrap().len(), 3);
+        let err = npz_err(&bytes, 447);
+        assert!(err.starts_with("w.npz: decompressing the archive's 3 members needs 448 bytes, more than the limit of 447 bytes netc reads"), "{err}");
+    }
+}
+
+#[test]
+fn npz_member_inflating_past_its_declared_size_stops_there() {
+    // Declares 100 bytes, inflates to 65,664: reading stops at byte 101.
+    assert_eq!(
+        npz_err(&hostile("lying_size.npz"), DEFAULT_MAX_BYTES),
+        "w.npz (member w.npy): not a readable .npz (zip) archive: File is larger than its declared uncompressed size"
+    );
+}
+
+#[test]
+fn read_tensors_limited_refuses_files_larger_than_the_limit_before_reading_them() {
+    let path = fixture("f32_2x3.npy");
+    let err = read_tensors_limited(&path, 151).unwrap_err();
+    assert!(matches!(err.kind, IoErrorKind::TooLarge { bytes: 152, max_bytes: 151, .. }));
+    assert!(
+        err.to_string().ends_with(
+            "f32_2x3.npy: reading the file needs 152 bytes, more than the limit of 151 bytes netc reads from one \
+             tensor file; if the file is trusted and really this large, raise the limit by passing a larger \
+             `max_bytes` to `netc::io::read_tensors_limited` (or `read_npz`, `parse_npz`)"
+        ),
+        "{err}"
+    );
+    assert_eq!(read_tensors_limited(&path, 152).unwrap().tensors[0].1.data, A23);
+    for name in ["model.safetensors", "weights.npz"] {
+        let len = std::fs::metadata(fixture(name)).unwrap().len();
+        let err = read_tensors_limited(fixture(name), len - 1).unwrap_err().to_string();
+        assert!(err.contains(&format!("reading the file needs {len} bytes, more than the limit of {}", len - 1)));
+        assert!(read_tensors_limited(fixture(name), len).is_ok(), "{name}");
+    }
+    let err = read_npz(fixture("weights.npz"), 10).unwrap_err().to_string();
+    assert!(err.contains("reading the file needs"), "{err}");
+}
+
 /// Bytes of a valid file with a few bytes overwritten: close enough to valid to reach deep code.
 fn mutated(base: &'static str) -> impl Strategy<Value = Vec<u8>> {
     let bytes = fixture_bytes(base);
@@ -353,7 +441,7 @@ proptest! {
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let _ = parse_npy(&bytes, "r.npy");
         let _ = parse_safetensors(&bytes, "r.safetensors");
-        let _ = parse_npz(&bytes, "r.npz");
+        let _ = parse_npz(&bytes, "r.npz", DEFAULT_MAX_BYTES);
         let mut npy = b"\x93NUMPY\x01\x00".to_vec();
         npy.extend_from_slice(&bytes);
         let _ = parse_npy(&npy, "r.npy");
@@ -371,7 +459,7 @@ proptest! {
 
     #[test]
     fn mutated_npz_never_panics(bytes in mutated("weights_compressed.npz")) {
-        let _ = parse_npz(&bytes, "m.npz");
+        let _ = parse_npz(&bytes, "m.npz", DEFAULT_MAX_BYTES);
     }
 
     #[test]

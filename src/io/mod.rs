@@ -3,8 +3,10 @@
 //!
 //! Every reader takes untrusted bytes: none of them panics, and none allocates more than the
 //! input can back (a header claiming a huge shape over a few bytes of data is an error, not an
-//! allocation). Every failure is an [`IoError`] whose message names the file, says what is
-//! wrong and, where there is one, how to fix it on the Python side.
+//! allocation). `.npz` is the one format whose members can decode to far more than the file
+//! holds, so its readers take a `max_bytes` bound on the bytes they decompress
+//! ([`DEFAULT_MAX_BYTES`] for [`read_tensors`]). Every failure is an [`IoError`] whose message
+//! names the file, says what is wrong and, where there is one, how to fix it on the Python side.
 
 mod array;
 pub mod npy;
@@ -16,9 +18,14 @@ pub use array::{Array, ArrayData};
 pub use npy::{parse_npy, read_npy, write_npy, write_npy_i64};
 pub use npz::{parse_npz, read_npz};
 
+/// The `max_bytes` [`read_tensors`] passes (4 GiB): the most bytes it reads from one file, or
+/// decompresses from the members of one `.npz`. [`read_tensors_limited`] takes another bound.
+pub const DEFAULT_MAX_BYTES: u64 = 4 << 30;
+
 use crate::tensor::Tensor;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::ErrorKind;
 use std::path::Path;
 
 /// A failure to read or write a tensor file: which file, and what went wrong.
@@ -129,6 +136,15 @@ pub enum IoErrorKind {
         /// Its actual number of elements.
         len: usize,
     },
+    /// Reading would bring more bytes into memory than the caller's `max_bytes` allows.
+    TooLarge {
+        /// What needs the bytes, e.g. "reading the file" or "decompressing the archive's 3 members".
+        what: String,
+        /// Bytes it needs.
+        bytes: u64,
+        /// The caller's bound.
+        max_bytes: u64,
+    },
     /// A file extension [`read_tensors`] does not know.
     UnknownExtension {
         /// The extension found, without the dot; empty when there is none.
@@ -234,6 +250,13 @@ impl fmt::Display for IoErrorKind {
                 let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).unwrap_or(usize::MAX);
                 write!(f, "{what} has shape {} ({elements} elements) but holds {len} values", shape_str(shape))
             }
+            IoErrorKind::TooLarge { what, bytes, max_bytes } => write!(
+                f,
+                "{what} needs {bytes} bytes, more than the limit of {max_bytes} bytes{} netc reads from one \
+                 tensor file; if the file is trusted and really this large, raise the limit by passing a larger \
+                 `max_bytes` to `netc::io::read_tensors_limited` (or `read_npz`, `parse_npz`)",
+                gib(*max_bytes),
+            ),
             IoErrorKind::UnknownExtension { extension } => {
                 if extension.is_empty() {
                     write!(f, "cannot tell the tensor format: the file name has no extension")?;
@@ -246,9 +269,33 @@ impl fmt::Display for IoErrorKind {
     }
 }
 
-/// Reads a whole file, mapping failure to an [`IoError`] that names it.
-fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
-    std::fs::read(path).map_err(|source| IoError::new(path.display(), IoErrorKind::Os { action: "read", source }))
+/// ` (4 GiB)` for a whole number of GiB, ` (1.50 GiB)` above 1 GiB, nothing below.
+fn gib(bytes: u64) -> String {
+    const GIB: u64 = 1 << 30;
+    match bytes {
+        _ if bytes < GIB => String::new(),
+        _ if bytes.is_multiple_of(GIB) => format!(" ({} GiB)", bytes / GIB),
+        _ => format!(" ({:.2} GiB)", bytes as f64 / GIB as f64),
+    }
+}
+
+/// Reads a whole file of at most `max_bytes`, mapping failure to an [`IoError`] that names it.
+/// A larger file is refused before any of it is read.
+fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, IoError> {
+    let os = |source| IoError::new(path.display(), IoErrorKind::Os { action: "read", source });
+    let file = std::fs::File::open(path).map_err(os)?;
+    let len = file.metadata().map_err(os)?.len();
+    if len > max_bytes {
+        let what = "reading the file".to_string();
+        return Err(IoError::new(path.display(), IoErrorKind::TooLarge { what, bytes: len, max_bytes }));
+    }
+    // The length is a hint (the file may change while it is read); `take` keeps the bound.
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX))
+        .map_err(|_| os(ErrorKind::OutOfMemory.into()))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, max_bytes), &mut bytes).map_err(os)?;
+    Ok(bytes)
 }
 
 /// Writes a whole file, mapping failure to an [`IoError`] that names it.
@@ -258,14 +305,14 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
 }
 
 /// Checks, before writing `file`, that `len` values fill `shape` (of the tensor `name`).
-fn check_shape(file: &Path, name: &str, shape: &[usize], len: usize) -> Result<(), IoError> {
+fn check_shape(file: impl fmt::Display, name: &str, shape: &[usize], len: usize) -> Result<(), IoError> {
     match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
         Some(elements) if elements == len => Ok(()),
         Some(_) => Err(IoError::new(
-            file.display(),
+            file,
             IoErrorKind::InconsistentTensor { name: name.to_string(), shape: shape.to_vec(), len },
         )),
-        None => Err(IoError::new(file.display(), IoErrorKind::ShapeOverflow { shape: shape.to_vec() })),
+        None => Err(IoError::new(file, IoErrorKind::ShapeOverflow { shape: shape.to_vec() })),
     }
 }
 
@@ -279,16 +326,25 @@ pub struct TensorFile {
 }
 
 /// Reads the tensors of `path`, choosing the format by extension: `.safetensors`, `.npz`, or
-/// `.npy` (one tensor, named after the file stem). Every array is converted to `f32`.
+/// `.npy` (one tensor, named after the file stem). Every array is converted to `f32`. Refuses a
+/// file that would bring more than [`DEFAULT_MAX_BYTES`] into memory; see [`read_tensors_limited`].
 pub fn read_tensors(path: impl AsRef<Path>) -> Result<TensorFile, IoError> {
+    read_tensors_limited(path, DEFAULT_MAX_BYTES)
+}
+
+/// [`read_tensors`], refusing a file larger than `max_bytes` and an `.npz` whose members
+/// decompress to more than `max_bytes` in all. A caller loading a network's weights can pass the
+/// bytes it expects (parameters times the widest element type it accepts) plus some slack.
+pub fn read_tensors_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<TensorFile, IoError> {
     let path = path.as_ref();
+    let name = path.display().to_string();
     let extension = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     let (arrays, metadata) = match extension.as_str() {
-        "safetensors" => read_safetensors(path)?,
-        "npz" => (read_npz(path)?, BTreeMap::new()),
+        "safetensors" => parse_safetensors(&read_file(path, max_bytes)?, &name)?,
+        "npz" => (read_npz(path, max_bytes)?, BTreeMap::new()),
         "npy" => {
-            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            (vec![(name, read_npy(path)?)], BTreeMap::new())
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            (vec![(stem, parse_npy(&read_file(path, max_bytes)?, &name)?)], BTreeMap::new())
         }
         _ => {
             return Err(IoError::new(path.display(), IoErrorKind::UnknownExtension { extension }));
@@ -296,4 +352,20 @@ pub fn read_tensors(path: impl AsRef<Path>) -> Result<TensorFile, IoError> {
     };
     let tensors = arrays.into_iter().map(|(name, array)| (name, array.into_f32_tensor())).collect();
     Ok(TensorFile { tensors, metadata })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_shown_in_bytes_and_gib() {
+        let message = |max_bytes| {
+            IoErrorKind::TooLarge { what: "reading the file".to_string(), bytes: u64::MAX, max_bytes }.to_string()
+        };
+        assert!(message(1000).contains("more than the limit of 1000 bytes netc reads"));
+        assert!(message(4 << 30).contains("more than the limit of 4294967296 bytes (4 GiB) netc reads"));
+        assert!(message(3 << 29).contains("more than the limit of 1610612736 bytes (1.50 GiB) netc reads"));
+        assert!(message(1).ends_with("raise the limit by passing a larger `max_bytes` to `netc::io::read_tensors_limited` (or `read_npz`, `parse_npz`)"));
+    }
 }

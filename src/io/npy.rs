@@ -25,7 +25,8 @@ const BIG_ENDIAN_HINT: &str =
 /// Reads an `.npy` file.
 pub fn read_npy(path: impl AsRef<Path>) -> Result<Array, IoError> {
     let path = path.as_ref();
-    parse_npy(&read_file(path)?, &path.display().to_string())
+    // Nothing is decompressed: the file's own size bounds what is decoded.
+    parse_npy(&read_file(path, u64::MAX)?, &path.display().to_string())
 }
 
 /// Parses the bytes of an `.npy` file; `name` is the file as errors should call it.
@@ -87,7 +88,7 @@ pub fn parse_npy(bytes: &[u8], name: &str) -> Result<Array, IoError> {
 /// Writes `tensor` as a little-endian `float32` `.npy` file, as `np.save` would.
 pub fn write_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<(), IoError> {
     let path = path.as_ref();
-    check_shape(path, "", &tensor.shape, tensor.data.len())?;
+    check_shape(path.display(), "", &tensor.shape, tensor.data.len())?;
     let data: Vec<u8> = tensor.data.iter().flat_map(|x| x.to_le_bytes()).collect();
     write_file(path, &encode("<f4", &tensor.shape, &data))
 }
@@ -95,13 +96,13 @@ pub fn write_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<(), IoError>
 /// Writes `data` with `shape` as a little-endian `int64` `.npy` file, as `np.save` would.
 pub fn write_npy_i64(path: impl AsRef<Path>, shape: &[usize], data: &[i64]) -> Result<(), IoError> {
     let path = path.as_ref();
-    check_shape(path, "", shape, data.len())?;
+    check_shape(path.display(), "", shape, data.len())?;
     let data: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
     write_file(path, &encode("<i8", shape, &data))
 }
 
 /// The bytes of an `.npy` file of C-ordered `data`, identical to numpy's.
-fn encode(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+pub(crate) fn encode(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     let shape_repr = match dims.as_slice() {
         [one] => format!("({one},)"),
@@ -221,12 +222,13 @@ fn describe_descr(descr: &str) -> String {
     let body = descr.trim_start_matches(['<', '>', '|', '=']);
     let mut chars = body.chars();
     let kind = chars.next();
-    let size: Option<usize> = chars.as_str().parse().ok();
-    let name = match (kind, size) {
-        (Some('f'), Some(n)) => Some(format!("float{}", n * 8)),
-        (Some('c'), Some(n)) => Some(format!("complex{}", n * 8)),
-        (Some('i'), Some(n)) => Some(format!("int{}", n * 8)),
-        (Some('u'), Some(n)) => Some(format!("uint{}", n * 8)),
+    // The size is in bytes, numpy's names count bits: `'<f3000000000000000000'` has no name.
+    let bits: Option<usize> = chars.as_str().parse().ok().and_then(|n: usize| n.checked_mul(8));
+    let name = match (kind, bits) {
+        (Some('f'), Some(n)) => Some(format!("float{n}")),
+        (Some('c'), Some(n)) => Some(format!("complex{n}")),
+        (Some('i'), Some(n)) => Some(format!("int{n}")),
+        (Some('u'), Some(n)) => Some(format!("uint{n}")),
         (Some('U' | 'S'), _) => Some("string".to_string()),
         (Some('O'), _) => Some("Python object".to_string()),
         (Some('M' | 'm'), _) => Some("datetime".to_string()),
@@ -510,6 +512,12 @@ mod tests {
         assert!(message("=f4").contains("float32 ('=f4')"));
         assert!(message("?").contains("type '?'"));
         assert!(message("f4").contains("'f4'"));
+        // A size whose bit count overflows usize is shown as written, without a numpy name.
+        assert_eq!(
+            message("<f3000000000000000000"),
+            format!("array has element type '<f3000000000000000000'; {DTYPE_HINT}")
+        );
+        assert!(message("<i2305843009213693951").contains("int18446744073709551608 ('<i2305843009213693951')"));
     }
 
     #[test]

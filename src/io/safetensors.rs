@@ -17,7 +17,8 @@ pub type SafetensorsContents = (Vec<(String, Array)>, BTreeMap<String, String>);
 /// Reads a `.safetensors` file: its tensors in data-offset order, and its `__metadata__`.
 pub fn read_safetensors(path: impl AsRef<Path>) -> Result<SafetensorsContents, IoError> {
     let path = path.as_ref();
-    parse_safetensors(&read_file(path)?, &path.display().to_string())
+    // Nothing is decompressed: the file's own size bounds what is decoded.
+    parse_safetensors(&read_file(path, u64::MAX)?, &path.display().to_string())
 }
 
 /// Parses the bytes of a `.safetensors` file; `name` is the file as errors should call it.
@@ -133,16 +134,25 @@ pub fn write_safetensors(
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), IoError> {
     let path = path.as_ref();
+    write_file(path, &encode(&path.display().to_string(), tensors, metadata)?)
+}
+
+/// The bytes of a `.safetensors` file of `tensors`; `name` is the file as errors should call it.
+pub(crate) fn encode(
+    name: &str,
+    tensors: &[(String, Tensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, IoError> {
     let mut names = HashSet::new();
-    for (name, tensor) in tensors {
-        if !names.insert(name.as_str()) {
-            return Err(IoError::new(path.display(), IoErrorKind::DuplicateName { name: name.clone() }));
+    for (tensor_name, tensor) in tensors {
+        if !names.insert(tensor_name.as_str()) {
+            return Err(IoError::new(name, IoErrorKind::DuplicateName { name: tensor_name.clone() }));
         }
-        check_shape(path, name, &tensor.shape, tensor.data.len())?;
+        check_shape(name, tensor_name, &tensor.shape, tensor.data.len())?;
     }
     let bytes: Vec<Vec<u8>> =
         tensors.iter().map(|(_, t)| t.data.iter().flat_map(|x| x.to_le_bytes()).collect()).collect();
-    let err = |e: SafeTensorError| IoError::new(path.display(), IoErrorKind::Safetensors { detail: e.to_string() });
+    let err = |e: SafeTensorError| IoError::new(name, IoErrorKind::Safetensors { detail: e.to_string() });
     let views = tensors
         .iter()
         .zip(&bytes)
@@ -151,8 +161,7 @@ pub fn write_safetensors(
         .map_err(err)?;
     let metadata: Option<HashMap<String, String>> =
         (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-    let file = ::safetensors::serialize(views, metadata).map_err(err)?;
-    write_file(path, &file)
+    ::safetensors::serialize(views, metadata).map_err(err)
 }
 
 #[cfg(test)]
