@@ -3,7 +3,7 @@
 //! The CLI's `run` and `bench` are thin over this.
 
 use crate::diag::{Code, Diagnostic};
-use crate::io::{self, Array, ArrayData, IoError};
+use crate::io::{self, Array, ArrayData};
 use crate::ir::{Graph, Normalize, Op};
 use crate::passes;
 use crate::plan::Plan;
@@ -18,9 +18,24 @@ pub struct RunWeights {
     pub source: String,
 }
 
-/// Reads trained weights (`.safetensors` or `.npz`) named by layer path.
-pub fn read_weights(path: &Path) -> Result<RunWeights, IoError> {
-    let file = io::read_tensors(path)?;
+/// Reads trained weights (`.safetensors` or `.npz`) named by layer path for `graph`. A file (or
+/// an archive's decompressed members) larger than the network's weights could take, stored as
+/// float64, plus a megabyte of names and headers, holds something else and is refused unread.
+pub fn read_weights(path: &Path, graph: &Graph) -> Result<RunWeights, String> {
+    let values: u64 = graph
+        .g
+        .node_indices()
+        .flat_map(|n| graph.weight_specs(n))
+        .map(|w| w.shape.iter().product::<usize>() as u64)
+        .sum();
+    let max_bytes = values.saturating_mul(8).saturating_add(1 << 20);
+    let file = io::read_tensors_limited(path, max_bytes).map_err(|e| match e.kind {
+        io::IoErrorKind::TooLarge { .. } => format!(
+            "{e}: the network's {values} weights take at most {} bytes (as float64), so this is not a weights file for it",
+            values * 8
+        ),
+        _ => e.to_string(),
+    })?;
     Ok(RunWeights { tensors: Weights::new(file.tensors), source: path.display().to_string() })
 }
 

@@ -106,3 +106,14 @@ fn input_of_the_wrong_shape_is_e0019() {
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("error[E0019]") && text.contains("channels-last"), "{text}");
 }
+
+#[test]
+fn a_weights_file_far_larger_than_the_network_is_refused_unread() {
+    let s = Scratch::new("huge");
+    let mut w = good_weights();
+    w.push(("extra.weight".into(), Tensor::zeros(&[1 << 19]))); // 2 MiB: more than the network could hold
+    write_safetensors(s.path("w.safetensors"), &w, &BTreeMap::new()).unwrap();
+    let (code, text) = s.run("x.npy", Some("w.safetensors"));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("is not a weights file for it"), "{text}");
+}

@@ -75,7 +75,7 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
         run::override_normalize(&mut c.graph, Normalize { scale: 1.0, mean, std });
     }
     let weights = match &a.weights {
-        Some(p) => match run::read_weights(p) {
+        Some(p) => match run::read_weights(p, &c.graph) {
             Ok(w) => w,
             Err(e) => return s.io_error(e),
         },

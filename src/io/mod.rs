@@ -22,7 +22,7 @@ pub use npz::{parse_npz, read_npz};
 /// decompresses from the members of one `.npz`. [`read_tensors_limited`] takes another bound.
 pub const DEFAULT_MAX_BYTES: u64 = 4 << 30;
 
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, fmt_dims};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::ErrorKind;
@@ -175,11 +175,6 @@ impl std::error::Error for IoError {
 }
 
 /// `[2, 3]`, the way shapes are written in messages.
-fn shape_str(shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    format!("[{}]", dims.join(", "))
-}
-
 /// Bytes as a Python-style byte string, for showing what was found instead of a magic number.
 fn escape_bytes(bytes: &[u8]) -> String {
     bytes.iter().flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect()
@@ -221,11 +216,11 @@ impl fmt::Display for IoErrorKind {
                     f,
                     "header says shape {} ({elements} elements of {elem_bytes} bytes = {expected} bytes) \
                      but the file holds {actual} bytes of data",
-                    shape_str(shape),
+                    fmt_dims(shape),
                 )
             }
             IoErrorKind::ShapeOverflow { shape } => {
-                write!(f, "header says shape {}, which has more elements than memory can hold", shape_str(shape))
+                write!(f, "header says shape {}, which has more elements than memory can hold", fmt_dims(shape))
             }
             IoErrorKind::Zip { detail, hint } => {
                 write!(f, "not a readable .npz (zip) archive: {detail}")?;
@@ -248,13 +243,12 @@ impl fmt::Display for IoErrorKind {
             IoErrorKind::InconsistentTensor { name, shape, len } => {
                 let what = if name.is_empty() { "tensor".to_string() } else { format!("tensor '{name}'") };
                 let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).unwrap_or(usize::MAX);
-                write!(f, "{what} has shape {} ({elements} elements) but holds {len} values", shape_str(shape))
+                write!(f, "{what} has shape {} ({elements} elements) but holds {len} values", fmt_dims(shape))
             }
             IoErrorKind::TooLarge { what, bytes, max_bytes } => write!(
                 f,
-                "{what} needs {bytes} bytes, more than the limit of {max_bytes} bytes{} netc reads from one \
-                 tensor file; if the file is trusted and really this large, raise the limit by passing a larger \
-                 `max_bytes` to `netc::io::read_tensors_limited` (or `read_npz`, `parse_npz`)",
+                "{what} needs {bytes} bytes, more than the limit of {max_bytes} bytes{} netc reads from this \
+                 tensor file",
                 gib(*max_bytes),
             ),
             IoErrorKind::UnknownExtension { extension } => {
@@ -366,6 +360,6 @@ mod tests {
         assert!(message(1000).contains("more than the limit of 1000 bytes netc reads"));
         assert!(message(4 << 30).contains("more than the limit of 4294967296 bytes (4 GiB) netc reads"));
         assert!(message(3 << 29).contains("more than the limit of 1610612736 bytes (1.50 GiB) netc reads"));
-        assert!(message(1).ends_with("raise the limit by passing a larger `max_bytes` to `netc::io::read_tensors_limited` (or `read_npz`, `parse_npz`)"));
+        assert!(message(1).ends_with("netc reads from this tensor file"));
     }
 }
