@@ -375,9 +375,7 @@ fn npz_members_declaring_more_than_max_bytes_are_refused_before_inflating() {
     assert_eq!(
         npz_err(&hostile("huge_declared.npz"), DEFAULT_MAX_BYTES),
         "w.npz: decompressing the archive's 2 members needs 8589934588 bytes, more than the limit of \
-         4294967296 bytes (4 GiB) netc reads from one tensor file; if the file is trusted and really this \
-         large, raise the limit by passing a larger `max_bytes` to `netc::io::read_tensors_limited` (or \
-         `read_npz`, `parse_npz`)"
+         4294967296 bytes (4 GiB) netc reads from this tensor file"
     );
     // weights.npz holds three .npy members of 160, 136 and 152 bytes: 448 in all.
     for name in ["weights.npz", "weights_compressed.npz"] {
@@ -404,9 +402,8 @@ fn read_tensors_limited_refuses_files_larger_than_the_limit_before_reading_them(
     assert!(matches!(err.kind, IoErrorKind::TooLarge { bytes: 152, max_bytes: 151, .. }));
     assert!(
         err.to_string().ends_with(
-            "f32_2x3.npy: reading the file needs 152 bytes, more than the limit of 151 bytes netc reads from one \
-             tensor file; if the file is trusted and really this large, raise the limit by passing a larger \
-             `max_bytes` to `netc::io::read_tensors_limited` (or `read_npz`, `parse_npz`)"
+            "f32_2x3.npy: reading the file needs 152 bytes, more than the limit of 151 bytes netc reads from this \
+             tensor file"
         ),
         "{err}"
     );
