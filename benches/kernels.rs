@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use netc::kernels::fast::{GemmConv, WinogradConv, WinogradTile};
-use netc::kernels::{Conv2d, Epilogue, PackedConv, machine_peak_gflops, reference};
+use netc::kernels::{Act, Conv2d, Epilogue, PackedConv, machine_peak_gflops, reference};
 
 /// Minimum wall time spent timing one (layer, kernel, threads) cell.
 const BUDGET: Duration = Duration::from_millis(400);
@@ -109,7 +109,7 @@ fn main() {
                 .collect()
         };
         let (x, w, bias) = (rand(g.in_len()), rand(g.weight_len()), rand(g.out_c));
-        let ep = Epilogue { bias: Some(&bias), residual: None, relu: true };
+        let ep = Epilogue { bias: Some(&bias), residual: None, act: Some(Act::Relu) };
         let mut want = vec![0.0; g.out_len()];
         let mut out = vec![0.0; g.out_len()];
         let gflops = |secs: f64| g.flops() / secs / 1e9;

@@ -2,7 +2,7 @@
 //! instruction set this CPU has) against the reference over many geometries and epilogues.
 
 use netc::kernels::fast::{GemmConv, Isa, WinogradConv, WinogradTile};
-use netc::kernels::{Conv2d, Epilogue, PackedConv, PackedDense, Pool2d, reference};
+use netc::kernels::{Act, Conv2d, Epilogue, PackedConv, PackedDense, Pool2d, reference};
 
 /// A small linear congruential generator: deterministic data without a dependency.
 struct Lcg(u64);
@@ -80,12 +80,12 @@ fn reference_conv_by_hand() {
     let bias = [0.5, -1.0];
     let residual = [0.; 8];
     let mut out = [0.; 8];
-    let ep = Epilogue { bias: Some(&bias), residual: Some(&residual), relu: false };
+    let ep = Epilogue { bias: Some(&bias), residual: Some(&residual), act: None };
     reference::conv2d(&g, 1, &x, &w, &ep, &mut out, 1);
     // Output 2x2; window top-left corners at (-1,-1), (-1,1), (1,-1), (1,1).
     // Channel 0 = x[tl] + x[br]; channel 1 = sum of the window.
     assert_eq!(out, [1.5, 3.5, 7.5, 14.5, 0.0, 4.0, 10.0, 27.0]);
-    let ep = Epilogue { bias: Some(&bias), residual: Some(&[-2.; 8]), relu: true };
+    let ep = Epilogue { bias: Some(&bias), residual: Some(&[-2.; 8]), act: Some(Act::Relu) };
     reference::conv2d(&g, 1, &x, &w, &ep, &mut out, 2);
     assert_eq!(out, [0.0, 1.5, 5.5, 12.5, 0.0, 2.0, 8.0, 25.0]);
 }
@@ -126,7 +126,7 @@ fn check_conv(rng: &mut Lcg, g: Conv2d, batch: usize, threads: usize) {
         let ep = Epilogue {
             bias: (epi & 1 != 0).then_some(&bias[..]),
             residual: (epi & 2 != 0).then_some(&residual[..]),
-            relu: epi & 4 != 0,
+            act: (epi & 4 != 0).then_some(Act::Relu),
         };
         for isa in isas() {
             let packed = GemmConv::with_isa(g, &w, isa);
@@ -268,9 +268,9 @@ fn dense_by_hand() {
     let w = [1., 2., 3., -1., -1., -1.];
     let x = [1., 1., 1., 2., 0., 1.];
     let mut out = [0.; 4];
-    reference::dense(3, 2, 2, &x, &w, Some(&[0.5, 1.0]), false, &mut out);
+    reference::dense(3, 2, 2, &x, &w, Some(&[0.5, 1.0]), None, &mut out);
     assert_eq!(out, [6.5, -2.0, 5.5, -2.0]);
-    reference::dense(3, 2, 2, &x, &w, None, true, &mut out);
+    reference::dense(3, 2, 2, &x, &w, None, Some(Act::Relu), &mut out);
     assert_eq!(out, [6.0, 0.0, 5.0, 0.0]);
 }
 
@@ -282,12 +282,13 @@ fn fast_dense_matches_reference() {
             let x = rng.vec(batch * in_f);
             let w = rng.vec(in_f * out_f);
             let bias = rng.vec(out_f);
-            for (bias, relu) in [(None, false), (Some(&bias[..]), false), (Some(&bias[..]), true)] {
+            let b = Some(&bias[..]);
+            for (bias, act) in [(None, None), (b, None), (b, Some(Act::Relu)), (b, Some(Act::Silu))] {
                 let mut want = vec![0.0; batch * out_f];
-                reference::dense(in_f, out_f, batch, &x, &w, bias, relu, &mut want);
+                reference::dense(in_f, out_f, batch, &x, &w, bias, act, &mut want);
                 for isa in isas() {
                     let mut got = vec![f32::NAN; want.len()];
-                    PackedDense::with_isa(in_f, out_f, &w, isa).run(batch, &x, bias, relu, &mut got, 2);
+                    PackedDense::with_isa(in_f, out_f, &w, isa).run(batch, &x, bias, act, &mut got, 2);
                     let err = rel_err(&got, &want);
                     assert!(err <= 1e-5, "{isa:?} dense {in_f}->{out_f} batch {batch}: relative error {err}");
                 }
@@ -313,7 +314,7 @@ fn winograd_error(tile: WinogradTile, isa: Isa) -> f32 {
             let ep = Epilogue {
                 bias: (epi & 1 != 0).then_some(&bias[..]),
                 residual: (epi & 2 != 0).then_some(&residual[..]),
-                relu: epi & 4 != 0,
+                act: (epi & 4 != 0).then_some(Act::Relu),
             };
             let mut want = vec![0.0; batch * g.out_len()];
             reference::conv2d(&g, batch, &x, &wt, &ep, &mut want, 2);
@@ -347,7 +348,7 @@ fn packed_conv_choice_matches_reference() {
         let x = rng.vec(2 * g.in_len());
         let w = rng.vec(g.weight_len());
         let residual = rng.vec(2 * g.out_len());
-        let ep = Epilogue { bias: None, residual: Some(&residual), relu: true };
+        let ep = Epilogue { bias: None, residual: Some(&residual), act: Some(Act::Relu) };
         let mut want = vec![0.0; 2 * g.out_len()];
         reference::conv2d(&g, 2, &x, &w, &ep, &mut want, 2);
         let mut got = vec![f32::NAN; want.len()];
@@ -372,7 +373,7 @@ fn small_maps_switch_to_winograd_at_larger_batches() {
         let x = rng.vec(batch * g.in_len());
         let residual = rng.vec(batch * g.out_len());
         let bias = rng.vec(g.out_c);
-        let ep = Epilogue { bias: Some(&bias), residual: Some(&residual), relu: true };
+        let ep = Epilogue { bias: Some(&bias), residual: Some(&residual), act: Some(Act::Relu) };
         for threads in [1, 2, 3] {
             let what = format!("batch {batch}, {threads} threads");
             assert_matches_reference(&g, (batch, &x, &w, &ep), &what, |out| packed.run(batch, &x, &ep, out, threads));

@@ -1,5 +1,7 @@
 //! Shapes of the operators: convolution and pooling windows, and the fused convolution epilogue.
 
+use super::Act;
+
 /// Geometry of a 2-D convolution on one sample: zero padding (`pad_h`/`pad_w` before,
 /// `pad_h_end`/`pad_w_end` after), dilation and channel groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -151,8 +153,8 @@ pub struct Epilogue<'a> {
     pub bias: Option<&'a [f32]>,
     /// A tensor of the output's shape (batch included) added element-wise.
     pub residual: Option<&'a [f32]>,
-    /// Apply `max(0, ·)` last.
-    pub relu: bool,
+    /// Applied last.
+    pub act: Option<Act>,
 }
 
 /// Geometry of a 2-D pooling window on one sample. Max pooling pads with `-inf`; average pooling

@@ -9,6 +9,7 @@
 //! Every tensor is NCHW `f32`, row-major, batch first. Convolution weights use the PyTorch layout
 //! `[out_c, in_c, kh, kw]`; dense weights are `[out, in]` and a dense input is one flattened sample.
 
+mod act;
 mod buffer;
 pub mod fast;
 mod geometry;
@@ -16,6 +17,7 @@ mod peak;
 pub mod reference;
 pub mod threads;
 
+pub use act::Act;
 pub use fast::{PackedConv, PackedDense};
 pub use geometry::{Conv2d, Epilogue, Pool2d, conv_out, pool_out, window_out};
 pub use peak::machine_peak_gflops;

@@ -1,19 +1,23 @@
-//! Element-wise activations. Each is a formula on one value, evaluated in f64 and rounded once;
-//! NaN propagates as in PyTorch.
+//! Element-wise activations. Most are a kernel activation ([`Act`]: its formula, its reference
+//! and its vectorized form live in `kernels::act`), which the optimizer can fuse into the
+//! convolution or dense layer before it; `tanh` and `gelu` have their formula here. NaN
+//! propagates, as in PyTorch.
 
 use super::sig::{Default, Ty, param};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
+use crate::kernels::Act;
 use serde::Serialize;
 use std::borrow::Cow;
 
 /// An element-wise function of one value.
 pub trait Activation {
-    /// The function, in f64.
-    fn apply(&self, x: f64) -> f64;
+    /// The function, computed in f64 and rounded once.
+    fn apply(&self, x: f32) -> f32;
 }
 
-/// Declares an activation: its struct, signature, construction and formula.
+/// Declares an activation: its struct, signature, construction and formula (`act`: a kernel
+/// activation, or `apply`: a formula in f64).
 macro_rules! activation {
     (
         $(#[$doc:meta])*
@@ -21,7 +25,8 @@ macro_rules! activation {
         aliases: [$($alias:literal),*],
         params: [$($param:expr),*],
         build: |$a:ident| $build:expr,
-        apply: |$s:ident, $x:ident| $apply:expr $(,)?
+        $(act: |$s:ident| $act:expr,)?
+        $(apply: |$s2:ident, $x:ident| $apply:expr,)?
     ) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -46,9 +51,10 @@ macro_rules! activation {
         }
 
         impl Activation for $ty {
-            fn apply(&self, $x: f64) -> f64 {
-                let $s = self;
-                $apply
+            #[allow(unreachable_code)]
+            fn apply(&self, x: f32) -> f32 {
+                $(let $s2 = self; let $x = x as f64; return $apply as f32;)?
+                self.act().map_or(x, |a| a.apply(x))
             }
         }
 
@@ -57,26 +63,23 @@ macro_rules! activation {
                 $name.into()
             }
 
+            #[allow(unreachable_code)]
+            fn act(&self) -> Option<Act> {
+                $(let $s = self; return Some($act);)?
+                None
+            }
+
             fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
                 Some(cx.inputs[0].clone())
             }
 
             fn eval(&self, e: Eval) {
                 for (o, &x) in e.out.iter_mut().zip(e.inputs[0]) {
-                    *o = self.apply(x as f64) as f32;
+                    *o = self.apply(x);
                 }
             }
         }
     };
-}
-
-/// `min(max(x, 0), 6)`, NaN-propagating.
-fn relu6(x: f64) -> f64 {
-    x.clamp(0.0, 6.0)
-}
-
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 activation! {
@@ -85,7 +88,7 @@ activation! {
     aliases: ["rectifier"],
     params: [],
     build: |_a| Ok(Relu {}),
-    apply: |_s, x| if x < 0.0 { 0.0 } else { x },
+    act: |_s| Act::Relu,
 }
 
 activation! {
@@ -94,7 +97,7 @@ activation! {
     aliases: ["relu_6"],
     params: [],
     build: |_a| Ok(Relu6 {}),
-    apply: |_s, x| relu6(x),
+    act: |_s| Act::Clip(0.0, 6.0),
 }
 
 activation! {
@@ -103,7 +106,7 @@ activation! {
     aliases: ["leakyrelu", "lrelu"],
     params: [param("slope", Ty::Float, Default::Float(0.01))],
     build: |a| Ok(LeakyRelu { slope: a.float("slope") as f32 }),
-    apply: |s, x| if x < 0.0 { s.slope as f64 * x } else { x },
+    act: |s| Act::LeakyRelu(s.slope),
 }
 
 activation! {
@@ -112,7 +115,7 @@ activation! {
     aliases: ["logistic"],
     params: [],
     build: |_a| Ok(Sigmoid {}),
-    apply: |_s, x| sigmoid(x),
+    act: |_s| Act::Sigmoid,
 }
 
 activation! {
@@ -130,7 +133,7 @@ activation! {
     aliases: ["swish"],
     params: [],
     build: |_a| Ok(Silu {}),
-    apply: |_s, x| x * sigmoid(x),
+    act: |_s| Act::Silu,
 }
 
 activation! {
@@ -154,7 +157,7 @@ activation! {
     aliases: ["hard_swish", "h_swish", "hswish"],
     params: [],
     build: |_a| Ok(HardSwish {}),
-    apply: |_s, x| x * relu6(x + 3.0) / 6.0,
+    act: |_s| Act::HardSwish,
 }
 
 activation! {
@@ -163,7 +166,7 @@ activation! {
     aliases: ["hard_sigmoid", "h_sigmoid", "hsigmoid"],
     params: [],
     build: |_a| Ok(HardSigmoid {}),
-    apply: |_s, x| relu6(x + 3.0) / 6.0,
+    act: |_s| Act::HardSigmoid,
 }
 
 activation! {
@@ -181,5 +184,5 @@ activation! {
         }
         Ok(Clip { min: min as f32, max: max as f32 })
     },
-    apply: |s, x| x.clamp(s.min as f64, s.max as f64),
+    act: |s| Act::Clip(s.min, s.max),
 }

@@ -3,7 +3,7 @@
 use super::sig::{Default, Padding, Range, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
-use crate::kernels::{Conv2d, Epilogue, conv_out, reference};
+use crate::kernels::{Act, Conv2d, Epilogue, conv_out, reference};
 use crate::tensor::fmt_shape;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -11,7 +11,7 @@ use std::ops::RangeInclusive;
 
 /// A convolution. Sizes are `[height, width]`; `pad` is `[top, left, bottom, right]`. Set by
 /// fusion: `residual` adds the node's second operand (a tensor of the output's shape) to the sum,
-/// and `relu` applies last: `relu(conv(x) + bias + residual)`.
+/// and `act` applies last: `act(conv(x) + bias + residual)`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Conv {
     pub out: usize,
@@ -22,7 +22,7 @@ pub struct Conv {
     pub groups: usize,
     pub bias: bool,
     pub residual: bool,
-    pub relu: bool,
+    pub act: Option<Act>,
 }
 
 /// `3` for a square size, `1x7` otherwise.
@@ -141,18 +141,18 @@ impl Builtin for Conv {
             groups: a.int("groups"),
             bias: a.flag("bias"),
             residual: false,
-            relu: false,
+            act: None,
         })
     }
 }
 
 impl Layer for Conv {
     fn label(&self) -> Cow<'static, str> {
-        match (self.residual, self.relu) {
-            (false, false) => "conv".into(),
-            (false, true) => "conv+relu".into(),
-            (true, false) => "conv+add".into(),
-            (true, true) => "conv+add+relu".into(),
+        let add = if self.residual { "+add" } else { "" };
+        match self.act {
+            None if !self.residual => "conv".into(),
+            None => format!("conv{add}").into(),
+            Some(a) => format!("conv{add}+{}", a.name()).into(),
         }
     }
 
@@ -210,7 +210,7 @@ impl Layer for Conv {
 
     fn eval(&self, e: Eval) {
         let residual = self.residual.then(|| e.inputs[1]);
-        let ep = Epilogue { bias: self.bias.then(|| e.params[1].data.as_slice()), residual, relu: self.relu };
+        let ep = Epilogue { bias: self.bias.then(|| e.params[1].data.as_slice()), residual, act: self.act };
         let g = self.geometry(&e.in_shapes[0]);
         reference::conv2d(&g, e.batch, e.inputs[0], &e.params[0].data, &ep, e.out, e.threads);
     }

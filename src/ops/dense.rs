@@ -3,18 +3,18 @@
 use super::sig::{Default, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
-use crate::kernels::reference;
+use crate::kernels::{Act, reference};
 use crate::tensor::fmt_shape;
 use serde::Serialize;
 use std::borrow::Cow;
 
-/// `out` outputs from all of its input's features (a map is flattened); `relu` is set by
+/// `out` outputs from all of its input's features (a map is flattened); `act` is set by
 /// fusion. `in_features` is the size the author declared, if any.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Dense {
     pub out: usize,
     pub bias: bool,
-    pub relu: bool,
+    pub act: Option<Act>,
     #[serde(skip)]
     pub in_features: Option<usize>,
 }
@@ -35,13 +35,16 @@ impl Builtin for Dense {
     };
 
     fn from_args(a: &Args) -> Result<Dense, Box<Diagnostic>> {
-        Ok(Dense { out: a.int("out"), bias: a.flag("bias"), relu: false, in_features: a.opt_int("in_features") })
+        Ok(Dense { out: a.int("out"), bias: a.flag("bias"), act: None, in_features: a.opt_int("in_features") })
     }
 }
 
 impl Layer for Dense {
     fn label(&self) -> Cow<'static, str> {
-        if self.relu { "dense+relu".into() } else { "dense".into() }
+        match self.act {
+            None => "dense".into(),
+            Some(a) => format!("dense+{}", a.name()).into(),
+        }
     }
 
     fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
@@ -86,6 +89,6 @@ impl Layer for Dense {
     fn eval(&self, e: Eval) {
         let in_f = e.in_shapes[0].iter().product();
         let bias = self.bias.then(|| e.params[1].data.as_slice());
-        reference::dense(in_f, self.out, e.batch, e.inputs[0], &e.params[0].data, bias, self.relu, e.out);
+        reference::dense(in_f, self.out, e.batch, e.inputs[0], &e.params[0].data, bias, self.act, e.out);
     }
 }

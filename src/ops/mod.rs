@@ -190,6 +190,11 @@ pub trait Layer {
     fn weights(&self, _inputs: &[Vec<usize>]) -> Vec<WeightSpec> {
         Vec::new()
     }
+    /// The kernel activation this layer is, if it is one: the optimizer fuses it into the
+    /// convolution or dense layer before it.
+    fn act(&self) -> Option<crate::kernels::Act> {
+        None
+    }
     /// True for layers that pass their input through at inference (`identity`, `dropout`):
     /// the optimizer removes them.
     fn passes_through(&self) -> bool {
@@ -306,6 +311,10 @@ impl Op {
 
     pub fn passes_through(&self) -> bool {
         self.layer().passes_through()
+    }
+
+    pub fn act(&self) -> Option<crate::kernels::Act> {
+        self.layer().act()
     }
 
     /// The op's attributes as JSON (`netc check --format json`).

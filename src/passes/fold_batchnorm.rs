@@ -13,7 +13,7 @@ pub fn fold_batchnorm(graph: &mut Graph, weights: &mut Weights) -> bool {
     for bn in graph.topo_order() {
         let Some(Op::BatchNorm(norm)) = graph.g.node_weight(bn).map(|n| n.op.clone()) else { continue };
         let conv = graph.inputs_of(bn)[0];
-        let Op::Conv(Conv { relu: false, residual: false, bias, .. }) = graph.g[conv].op else { continue };
+        let Op::Conv(Conv { act: None, residual: false, bias, .. }) = graph.g[conv].op else { continue };
         if sole_user(graph, conv) != Some(bn) {
             continue;
         }

@@ -6,6 +6,7 @@
 
 use super::{replace, sole_user};
 use crate::ir::{Graph, Op};
+use crate::kernels::Act;
 use crate::ops::{Add, Conv};
 use crate::weights::Weights;
 
@@ -19,13 +20,12 @@ pub fn fuse_add(graph: &mut Graph, _weights: &mut Weights) -> bool {
             continue;
         }
         let fusable = |c| {
-            sole_user(graph, c) == Some(a)
-                && matches!(graph.g[c].op, Op::Conv(Conv { relu: false, residual: false, .. }))
+            sole_user(graph, c) == Some(a) && matches!(graph.g[c].op, Op::Conv(Conv { act: None, residual: false, .. }))
         };
         let Some(k) = (0..2).find(|&k| fusable(operands[k])) else { continue };
         let (conv, other) = (operands[k], operands[1 - k]);
         if let Op::Conv(c) = &mut graph.g[conv].op {
-            (c.residual, c.relu) = (true, relu);
+            (c.residual, c.act) = (true, relu.then_some(Act::Relu));
         }
         // The convolution takes the add's place; the other operand becomes its residual.
         graph.g.add_edge(other, conv, 1);
@@ -54,7 +54,7 @@ mod tests {
             ["input", "conv", "relu", "conv", "relu", "conv+add", "relu", "conv", "relu", "conv+add", "relu"]
         );
         assert_close(&before, &after, 1e-6);
-        let (_, after_all, g3) = run_both(&g, &w, |g, w| super::fuse_add(g, w) | crate::passes::fuse_relu(g, w));
+        let (_, after_all, g3) = run_both(&g, &w, |g, w| super::fuse_add(g, w) | crate::passes::fuse_activations(g, w));
         assert_eq!(ops(&g3), ["input", "conv+relu", "conv+relu", "conv+add+relu", "conv+relu", "conv+add+relu"]);
         assert_close(&before, &after_all, 1e-6);
     }

@@ -4,13 +4,13 @@
 
 mod dce;
 mod fold_batchnorm;
+mod fuse_act;
 mod fuse_add;
-mod fuse_relu;
 
 pub use dce::eliminate_dead_nodes;
 pub use fold_batchnorm::fold_batchnorm;
+pub use fuse_act::fuse_activations;
 pub use fuse_add::fuse_add;
-pub use fuse_relu::fuse_relu;
 
 use crate::ir::Graph;
 use crate::weights::Weights;
@@ -23,7 +23,7 @@ pub type Pass = fn(&mut Graph, &mut Weights) -> bool;
 pub const PASSES: &[(&str, Pass)] = &[
     ("dead-node elimination", eliminate_dead_nodes),
     ("batchnorm folding", fold_batchnorm),
-    ("relu fusion", fuse_relu),
+    ("activation fusion", fuse_activations),
     ("residual fusion", fuse_add),
 ];
 

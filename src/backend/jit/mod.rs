@@ -16,7 +16,7 @@ mod ops;
 mod shims;
 
 use super::Backend;
-use crate::kernels::{Conv2d, PackedConv, PackedDense, Pool2d};
+use crate::kernels::{Act, Conv2d, PackedConv, PackedDense, Pool2d};
 use crate::ops::{Conv, Dense, MaxPool, Op};
 use crate::plan::{Plan, Step};
 use crate::tensor::Tensor;
@@ -102,10 +102,18 @@ impl Policy {
     /// The kernel for a conv or dense `step` (`None` for other operations, and convolutions with
     /// groups, dilation or asymmetric padding).
     pub fn choose(self, step: &Step) -> Option<Kernel> {
+        // The emitted kernel applies no activation but ReLU.
+        let act = match &step.op {
+            Op::Conv(c) => c.act,
+            Op::Dense(d) => d.act,
+            // Every other op has no kernel to choose.
+            _ => None,
+        };
         Some(match (self, &step.op) {
             (Policy::Reference, _) => return None,
             (_, Op::Conv(c)) if !c.geometry(&step.in_shapes[0]).is_plain() => return None,
             (_, op) if !matches!(op, Op::Conv(_) | Op::Dense(_)) => return None,
+            _ if act.is_some_and(|a| a != Act::Relu) => Kernel::Called,
             (Policy::Always(k), _) => k,
             (Policy::Auto, Op::Conv(_)) if macs(step) < EMIT_BELOW_MACS => Kernel::Emitted,
             (Policy::Auto, _) => Kernel::Called,
@@ -443,7 +451,7 @@ impl Gen {
                 let conv = Some(c.geometry(&step.in_shapes[0]));
                 self.emitted_layer(
                     step,
-                    Emitted { bias: c.bias, relu: c.relu, residual: c.residual, conv },
+                    Emitted { bias: c.bias, relu: c.act == Some(Act::Relu), residual: c.residual, conv },
                     threads,
                     scratch,
                 )
@@ -453,7 +461,7 @@ impl Gen {
             }
             Op::Dense(d) if kernel == Some(Kernel::Emitted) => self.emitted_layer(
                 step,
-                Emitted { bias: d.bias, relu: d.relu, residual: false, conv: None },
+                Emitted { bias: d.bias, relu: d.act == Some(Act::Relu), residual: false, conv: None },
                 threads,
                 scratch,
             ),
@@ -684,7 +692,7 @@ fn reference_step(fx: &mut Fx, env: &mut Env, step: &Step, threads: usize) {
 fn called_conv(fx: &mut Fx, env: &mut Env, step: &Step, c: &Conv, threads: usize) {
     let conv = PackedConv::new(c.geometry(&step.in_shapes[0]), &step.params[0].data);
     let bias = c.bias.then(|| step.params[1].data.clone());
-    let call = env.data.keep(ConvCall { conv, bias, relu: c.relu, par: Parallelism::layer(step, threads) });
+    let call = env.data.keep(ConvCall { conv, bias, act: c.act, par: Parallelism::layer(step, threads) });
     let p = fx.addr(call);
     let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
     let residual = if c.residual { fx.slot(step.inputs[1]) } else { fx.int(0) };
@@ -701,7 +709,7 @@ fn called_dense(fx: &mut Fx, env: &mut Env, step: &Step, d: &Dense, weight: Opti
         in_f,
         out_f: d.out,
         bias: d.bias.then(|| step.params[1].data.clone()),
-        relu: d.relu,
+        act: d.act,
         par: Parallelism::layer(step, threads),
     });
     let p = fx.addr(call);

@@ -5,7 +5,7 @@
 
 use super::Parallelism;
 use crate::kernels::threads::parallel_for;
-use crate::kernels::{Epilogue, PackedConv, PackedDense};
+use crate::kernels::{Act, Epilogue, PackedConv, PackedDense};
 use crate::plan::Step;
 use cranelift_codegen::ir::types::{F32, I64};
 use cranelift_codegen::ir::{AbiParam, Signature};
@@ -15,7 +15,7 @@ use cranelift_jit::JITBuilder;
 pub(super) struct ConvCall {
     pub conv: PackedConv,
     pub bias: Option<Vec<f32>>,
-    pub relu: bool,
+    pub act: Option<Act>,
     pub par: Parallelism,
 }
 
@@ -25,7 +25,7 @@ pub(super) struct DenseCall {
     pub in_f: usize,
     pub out_f: usize,
     pub bias: Option<Vec<f32>>,
-    pub relu: bool,
+    pub act: Option<Act>,
     pub par: Parallelism,
 }
 
@@ -47,7 +47,7 @@ unsafe extern "C" fn conv(call: *const ConvCall, x: *const f32, out: *mut f32, b
             (!residual.is_null()).then(|| std::slice::from_raw_parts(residual, batch * g.out_len())),
         )
     };
-    let ep = Epilogue { bias: call.bias.as_deref(), residual, relu: call.relu };
+    let ep = Epilogue { bias: call.bias.as_deref(), residual, act: call.act };
     call.conv.run(batch, x, &ep, out, call.par.threads(batch));
 }
 
@@ -65,7 +65,7 @@ unsafe extern "C" fn dense(call: *const DenseCall, x: *const f32, out: *mut f32,
             std::slice::from_raw_parts_mut(out, batch * call.out_f),
         )
     };
-    call.dense.run(batch, x, call.bias.as_deref(), call.relu, out, call.par.threads(batch));
+    call.dense.run(batch, x, call.bias.as_deref(), call.act, out, call.par.threads(batch));
 }
 
 /// A step prepared for [`reference`].

@@ -2,6 +2,7 @@
 //! for `ROWS` rows at once so that every input vector loaded feeds `ROWS` FMAs.
 
 use super::simd::{Isa, Simd, isa_entry};
+use crate::kernels::Act;
 use crate::kernels::threads::{SyncPtr, parallel_for};
 
 /// Weight rows per dot-product group.
@@ -68,9 +69,16 @@ impl PackedDense {
         PackedDense { in_f, out_f, isa: Isa::detect(), w: weight }
     }
 
-    /// `out[b][o] = act(bias[o] + sum_i w[o][i] x[b][i])` for `batch` samples on `threads` threads;
-    /// `act` is ReLU when `relu` is set.
-    pub fn run(&self, batch: usize, x: &[f32], bias: Option<&[f32]>, relu: bool, out: &mut [f32], threads: usize) {
+    /// `out[b][o] = act(bias[o] + sum_i w[o][i] x[b][i])` for `batch` samples on `threads` threads.
+    pub fn run(
+        &self,
+        batch: usize,
+        x: &[f32],
+        bias: Option<&[f32]>,
+        act: Option<Act>,
+        out: &mut [f32],
+        threads: usize,
+    ) {
         let (in_f, out_f) = (self.in_f, self.out_f);
         assert_eq!(x.len(), batch * in_f, "dense input length");
         assert_eq!(out.len(), batch * out_f, "dense output length");
@@ -105,8 +113,8 @@ impl PackedDense {
                 }
                 for (o, v) in out[rows.clone()].iter_mut().enumerate() {
                     *v += bias.map_or(0.0, |b| b[rows.start + o]);
-                    if relu {
-                        *v = v.max(0.0);
+                    if let Some(a) = act {
+                        *v = a.apply(*v);
                     }
                 }
             }

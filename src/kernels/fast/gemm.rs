@@ -4,9 +4,10 @@
 //! `A` (weights) is packed as `kc` steps of `MR` values, broadcast one at a time; `B` (input
 //! pixels) as `kc` steps of `NV` vectors. The accumulators are `MR x NV` vector registers.
 
-#[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512};
 use super::simd::{Isa, Portable, Simd, isa_entry, prefetch};
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::Act;
 use crate::kernels::buffer::WeightBuf;
 
 /// The micro-tile shape of one instruction set.
@@ -179,8 +180,8 @@ pub(crate) struct Tile {
     pub bias: *const f32,
     /// Residual element matching `c` (same `ldc` and `col_at`), or null.
     pub residual: *const f32,
-    /// ReLU after everything else.
-    pub relu: bool,
+    /// Applied after everything else.
+    pub act: Option<Act>,
 }
 
 /// The kernel for exactly `NV` column vectors and `P` row panels.
@@ -240,8 +241,8 @@ unsafe fn store_row<S: MicroTile>(t: &Tile, r: usize, acc: &[S::V]) {
                 if !t.residual.is_null() {
                     v = S::add(v, load(t.residual.add(at)));
                 }
-                if t.relu {
-                    v = S::max(v, S::zero());
+                if let Some(act) = t.act {
+                    v = act.apply_simd::<S>(v);
                 }
             }
             if n == S::LANES {

@@ -255,7 +255,7 @@ impl GemmConv {
                     last: kb + 1 == self.a.k_blocks(),
                     bias: ep.bias.map_or(std::ptr::null(), |b| b[i..].as_ptr()),
                     residual: ep.residual.map_or(std::ptr::null(), |r| r[i * p.n..].as_ptr()),
-                    relu: ep.relu,
+                    act: ep.act,
                 };
                 unsafe { run_tile(self.isa, &t) };
             }

@@ -28,8 +28,38 @@ pub(crate) trait Simd {
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `a + b`.
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
-    /// Lane-wise maximum.
+    /// `a * b`.
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b`.
+    unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise `a > b ? a : b` (x86's `maxps`: `b` when either is NaN, so `max(0, x)`
+    /// propagates a NaN `x`).
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise `a < b ? a : b` (x86's `minps`: `b` when either is NaN).
+    unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
+    /// `2^n * x` for lanes `n` holding integral values (in -127..=127).
+    unsafe fn scale2(x: Self::V, n: Self::V) -> Self::V;
+    /// Rounds each lane to the nearest integer.
+    unsafe fn round(x: Self::V) -> Self::V;
+
+    /// `e^x`, within 2 ulp for `x` in -87..88 (Cephes' expf: `x = n ln 2 + r`, a degree-6
+    /// polynomial in `r`, scaled by `2^n`); 0 below that range, `inf` above it.
+    #[inline(always)]
+    unsafe fn exp(x: Self::V) -> Self::V {
+        unsafe {
+            let x = Self::min(Self::splat(88.72283), Self::max(Self::splat(-87.33654), x));
+            let n = Self::round(Self::mul(x, Self::splat(std::f32::consts::LOG2_E)));
+            // r = x - n ln 2, with ln 2 split in two for precision.
+            let r = Self::fma(n, Self::splat(-0.693_359_4), x);
+            let r = Self::fma(n, Self::splat(2.121_944_4e-4), r);
+            let mut p = Self::splat(1.987_569_1e-4);
+            for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+                p = Self::fma(p, r, Self::splat(c));
+            }
+            let y = Self::fma(Self::mul(p, r), r, Self::add(r, Self::splat(1.0)));
+            Self::scale2(y, n)
+        }
+    }
 
     /// Loads the first `n < LANES` values, the other lanes zero.
     #[inline(always)]
@@ -105,8 +135,28 @@ impl Simd for Avx512 {
         unsafe { _mm512_add_ps(a, b) }
     }
     #[inline(always)]
+    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn div(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_div_ps(a, b) }
+    }
+    #[inline(always)]
     unsafe fn max(a: __m512, b: __m512) -> __m512 {
         unsafe { _mm512_max_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn min(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_min_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn scale2(x: __m512, n: __m512) -> __m512 {
+        unsafe { _mm512_scalef_ps(x, n) }
+    }
+    #[inline(always)]
+    unsafe fn round(x: __m512) -> __m512 {
+        unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x) }
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> __m512 {
@@ -155,8 +205,32 @@ impl Simd for Avx2 {
         unsafe { _mm256_add_ps(a, b) }
     }
     #[inline(always)]
+    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn div(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_div_ps(a, b) }
+    }
+    #[inline(always)]
     unsafe fn max(a: __m256, b: __m256) -> __m256 {
         unsafe { _mm256_max_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn min(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_min_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn scale2(x: __m256, n: __m256) -> __m256 {
+        // 2^n built in the exponent field.
+        unsafe {
+            let bits = _mm256_slli_epi32::<23>(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)));
+            _mm256_mul_ps(x, _mm256_castsi256_ps(bits))
+        }
+    }
+    #[inline(always)]
+    unsafe fn round(x: __m256) -> __m256 {
+        unsafe { _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x) }
     }
 }
 
@@ -191,8 +265,28 @@ impl Simd for Portable {
         std::array::from_fn(|i| a[i] + b[i])
     }
     #[inline(always)]
+    unsafe fn mul(a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| a[i] * b[i])
+    }
+    #[inline(always)]
+    unsafe fn div(a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| a[i] / b[i])
+    }
+    #[inline(always)]
     unsafe fn max(a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
-        std::array::from_fn(|i| a[i].max(b[i]))
+        std::array::from_fn(|i| if a[i] > b[i] { a[i] } else { b[i] })
+    }
+    #[inline(always)]
+    unsafe fn min(a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| if a[i] < b[i] { a[i] } else { b[i] })
+    }
+    #[inline(always)]
+    unsafe fn scale2(x: [f32; 8], n: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| x[i] * n[i].exp2())
+    }
+    #[inline(always)]
+    unsafe fn round(x: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| x[i].round_ties_even())
     }
 }
 

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use super::gemm::{PackedA, Tile, contiguous_cols, run_tile};
 use super::simd::{Isa, Simd, isa_entry};
 use crate::kernels::threads::{SyncPtr, parallel_for};
-use crate::kernels::{Conv2d, Epilogue};
+use crate::kernels::{Act, Conv2d, Epilogue};
 
 /// Output block size of the Winograd variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -231,7 +231,7 @@ struct OutputRow {
     ow: usize,
     by: usize,
     bias: f32,
-    relu: bool,
+    act: Option<Act>,
 }
 
 #[inline(always)]
@@ -284,9 +284,13 @@ unsafe fn output_transform<S: Simd, W: Variant>(o: &OutputRow) {
                     *v += r;
                 }
             }
-            if o.relu {
-                for v in orow.iter_mut() {
-                    *v = v.max(0.0);
+            if let Some(act) = o.act {
+                let n = o.ow / S::LANES * S::LANES;
+                for v in orow[..n].chunks_exact_mut(S::LANES) {
+                    S::store(v.as_mut_ptr(), act.apply_simd::<S>(S::load(v.as_ptr())));
+                }
+                for v in &mut orow[n..] {
+                    *v = act.apply(*v);
                 }
             }
         }
@@ -435,7 +439,7 @@ impl WinogradConv {
                             last: false,
                             bias: std::ptr::null(),
                             residual: std::ptr::null(),
-                            relu: false,
+                            act: None,
                         };
                         // SAFETY: the tile lies within `u`, `v` and `c`.
                         unsafe { run_tile(isa, &tile) };
@@ -462,7 +466,7 @@ impl WinogradConv {
                     ow,
                     by,
                     bias: ep.bias.map_or(0.0, |b| b[oc]),
-                    relu: ep.relu,
+                    act: ep.act,
                 };
                 // SAFETY: the job's pointers cover the scratch sized above and the output plane.
                 unsafe { output_transform_isa::<W>(isa, &job) };

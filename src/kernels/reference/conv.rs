@@ -63,7 +63,7 @@ pub fn conv2d(g: &Conv2d, batch: usize, x: &[f32], w: &[f32], ep: &Epilogue, out
                 if let Some(r) = residual {
                     v += r[i];
                 }
-                *o = if ep.relu { v.max(0.0) } else { v };
+                *o = ep.act.map_or(v, |a| a.apply(v));
             }
         }
     });

@@ -1,7 +1,9 @@
 //! Fully connected layer.
 
+use crate::kernels::Act;
+
 /// `out[b][o] = act(bias[o] + sum_i w[o][i] * x[b][i])` for `batch` samples of `in_f` features;
-/// `w` is `[out_f, in_f]`, `out` is `[batch, out_f]`, and `act` is ReLU when `relu` is set.
+/// `w` is `[out_f, in_f]`, `out` is `[batch, out_f]`.
 #[allow(clippy::too_many_arguments)]
 pub fn dense(
     in_f: usize,
@@ -10,7 +12,7 @@ pub fn dense(
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
-    relu: bool,
+    act: Option<Act>,
     out: &mut [f32],
 ) {
     assert_eq!(x.len(), batch * in_f, "dense input length");
@@ -26,7 +28,7 @@ pub fn dense(
             // Summed in f64, like the reference convolution.
             let dot: f64 = row.iter().zip(xs).map(|(&w, &x)| w as f64 * x as f64).sum();
             let v = (dot + bias.map_or(0.0, |b| b[o] as f64)) as f32;
-            out[n * out_f + o] = if relu { v.max(0.0) } else { v };
+            out[n * out_f + o] = act.map_or(v, |a| a.apply(v));
         }
     }
 }
