@@ -130,6 +130,11 @@ pub fn print(doc: &Doc, width: usize) -> String {
     out
 }
 
+/// Whether `doc`, printed at the start of a line, stays on that line in `width` columns.
+pub fn fits_flat(doc: &Doc, width: usize) -> bool {
+    !doc.forces_break() && fits(width, (0, Mode::Flat, doc), &[], &HashMap::new())
+}
+
 /// Whether `next`, then what `rest` prints up to its next line break, fits in `width` columns.
 fn fits(width: usize, next: Command, rest: &[Command], modes: &HashMap<GroupId, Mode>) -> bool {
     let mut width = width as isize;

@@ -8,15 +8,16 @@
 //! (inside an expression, between a keyword and a name) moves to the next slot, on its own line.
 //! The book's formatting chapter states the rules of the layout.
 
-use super::doc::{Doc, GroupId};
+use super::doc::{Doc, GroupId, fits_flat};
 use crate::source::Span;
 use crate::syntax::ast::*;
 
 /// Columns of one indentation level.
 const INDENT: usize = 4;
 
-pub fn layout(src: &str, file: &File) -> Doc {
-    let mut l = Layout { src, comments: &file.comments, next: 0, groups: 0 };
+/// The layout of `file` (parsed from `src`) for lines of `width` columns.
+pub fn layout(src: &str, file: &File, width: usize) -> Doc {
+    let mut l = Layout { src, comments: &file.comments, width, next: 0, groups: 0 };
     let items: Vec<Statement> = file.items.iter().map(Statement::Item).collect();
     let mut docs = l.statements(&items, src.len());
     if !docs.is_empty() {
@@ -28,6 +29,7 @@ pub fn layout(src: &str, file: &File) -> Doc {
 struct Layout<'a> {
     src: &'a str,
     comments: &'a [Comment],
+    width: usize,
     /// The first comment not placed yet.
     next: usize,
     /// Groups numbered so far.
@@ -139,8 +141,9 @@ impl<'a> Layout<'a> {
     }
 
     /// Statements (and the comments around them) one per line, with at most one blank line where
-    /// the source has blank lines and always one between two block definitions; `end` is where
-    /// the enclosing construct ends (comments before it that remain are printed last).
+    /// the source has blank lines and always one between two block definitions unless both fit on
+    /// one line; `end` is where the enclosing construct ends (comments before it that remain are
+    /// printed last).
     fn statements(&mut self, statements: &[Statement], end: usize) -> Vec<Doc> {
         let mut docs = Vec::new();
         let separate = |docs: &mut Vec<Doc>, blank: bool| {
@@ -151,18 +154,25 @@ impl<'a> Layout<'a> {
                 }
             }
         };
+        // Whether the statement before is a block definition on one line (`Some(true)`) or on
+        // several (`Some(false)`).
+        let mut previous_block = None;
         for (i, s) in statements.iter().enumerate() {
-            let mut between_blocks = s.is_block() && i > 0 && statements[i - 1].is_block();
-            for c in self.leading(s.head()) {
+            let comments = self.leading(s.head());
+            let doc = self.statement(*s);
+            let block = s.is_block().then(|| fits_flat(&doc, self.width));
+            let mut between_blocks = matches!((previous_block, block), (Some(a), Some(b)) if !(a && b));
+            for c in comments {
                 separate(&mut docs, between_blocks || self.blank_before(c.span.start));
                 docs.push(Doc::text(&c.text));
                 between_blocks = false;
             }
             let span = s.span();
             separate(&mut docs, between_blocks || self.blank_before(span.start));
-            docs.push(self.statement(*s));
+            docs.push(doc);
             let next = statements.get(i + 1).map_or(end, |n| n.span().start);
             docs.push(trailing_doc(self.trailing(span.end, next)));
+            previous_block = block;
         }
         for c in self.leading(end) {
             separate(&mut docs, self.blank_before(c.span.start));
@@ -419,7 +429,8 @@ impl<'a> Layout<'a> {
             });
             inner.push(trailing_doc(self.trailing(span(e).end, start(i + 1))));
         }
-        for (k, c) in self.leading(close).iter().enumerate() {
+        let dangling = self.leading(close);
+        for (k, c) in dangling.iter().enumerate() {
             if k > 0 || !elements.is_empty() {
                 inner.push(Doc::HardLine);
             }
@@ -427,7 +438,7 @@ impl<'a> Layout<'a> {
         }
         Doc::group(
             None,
-            false,
+            !dangling.is_empty(),
             Doc::Concat(vec![
                 Doc::text(brackets[0]),
                 after_open,
@@ -439,7 +450,8 @@ impl<'a> Layout<'a> {
     }
 
     /// An expression with a space around each operator (but `1/255`: a fraction of two number
-    /// literals is written as one constant) and parentheses only where they are needed.
+    /// literals is written as one constant) and parentheses only where they are needed (and in
+    /// `-(-x)`).
     fn expr(&mut self, e: &Expr) -> Doc {
         match &e.kind {
             ExprKind::Int(_) | ExprKind::Float(_) => Doc::text(&self.src[e.span.range()]),
@@ -448,7 +460,11 @@ impl<'a> Layout<'a> {
             ExprKind::List(items) => {
                 self.bracketed(["[", "]"], e.span.start, e.span.end - 1, items, |e| e.span, Self::expr)
             }
-            ExprKind::Neg(x) => Doc::Concat(vec![Doc::text("-"), self.operand(x, precedence(x) < 3)]),
+            // `-(-x)` rather than `--x`.
+            ExprKind::Neg(x) => {
+                let parenthesize = precedence(x) < 3 || matches!(x.kind, ExprKind::Neg(_));
+                Doc::Concat(vec![Doc::text("-"), self.operand(x, parenthesize)])
+            }
             ExprKind::Binary(op, l, r) => {
                 let p = precedence(e);
                 let symbol = if *op == BinOp::Div && is_number(l) && is_number(r) {

@@ -5,6 +5,7 @@
 //! changes what a file means (the parsed AST is the same, spans aside) and formatting a formatted
 //! file changes nothing. The rules are in the book's formatting chapter.
 
+mod align;
 mod diff;
 mod doc;
 mod layout;
@@ -23,7 +24,7 @@ pub const WIDTH: usize = 100;
 /// The diagnostic points into file 0.
 pub fn format_source(src: &str) -> Result<String, Box<Diagnostic>> {
     let file = parse_file(0, src)?;
-    Ok(doc::print(&layout::layout(src, &file), WIDTH))
+    Ok(align::align_trailing_comments(&doc::print(&layout::layout(src, &file, WIDTH), WIDTH)))
 }
 
 /// What `netc fmt` did: how many files (or standard inputs) were not formatted and changed (or,
