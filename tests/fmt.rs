@@ -74,6 +74,21 @@ fn formatting_is_idempotent_and_keeps_the_ast_and_every_comment() {
     assert!(formatted >= 75, "only {formatted} files formatted");
 }
 
+/// Every prefix of every file: most do not parse, and nothing panics; those that do are formatted
+/// like any file.
+#[test]
+fn truncated_files_never_panic() {
+    for (path, src) in corpus() {
+        for end in (0..src.len()).filter(|&i| src.is_char_boundary(i)) {
+            let cut = &src[..end];
+            let Ok(once) = format_source(cut) else { continue };
+            let at = format!("{} cut at byte {end}", path.display());
+            assert_eq!(format_source(&once).as_ref().ok(), Some(&once), "{at}: not idempotent");
+            assert_eq!(ast_without_spans(cut), ast_without_spans(&once), "{at}: the AST changed");
+        }
+    }
+}
+
 #[test]
 fn formatted_files_check_to_the_same_network() {
     for (path, src) in corpus() {
