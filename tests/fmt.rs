@@ -195,6 +195,11 @@ fn expr() -> impl Strategy<Value = Vec<String>> {
             (prop::collection::vec(inner.clone(), 0..4), any::<bool>())
                 .prop_map(|(items, comma)| bracketed("[", items, comma, "]")),
             inner.clone().prop_map(|e| [word("("), e, word(")")].concat()),
+            (name(), prop::collection::vec(inner.clone(), 0..3), any::<bool>()).prop_map(|(n, args, comma)| [
+                n,
+                bracketed("(", args, comma, ")")
+            ]
+            .concat()),
             inner.clone().prop_map(|e| [word("-"), e].concat()),
             (inner.clone(), prop::sample::select(&["+", "-", "*", "/"][..]), inner).prop_map(|(l, op, r)| [
                 l,

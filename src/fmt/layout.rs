@@ -279,11 +279,9 @@ impl<'a> Layout<'a> {
 
     /// A chain. A line break the source has between two stages is kept (before the `->`); the
     /// stages between kept breaks stay on one line when they fit, else go one per line.
-    /// `head` is the column of the first stage from the line's indentation (`None`: it starts
-    /// the line). Continuation lines are one level deeper than the line the chain starts on,
-    /// or at its indentation when the chain starts the line (a block body's chain).
+    /// Continuation lines are one level deeper than the line the chain starts on. `head` is the
+    /// column of the first stage from the line's indentation (`None`: it starts the line).
     fn chain(&mut self, chain: &Chain, head: Option<usize>) -> Doc {
-        let indent = if head.is_some() { INDENT } else { 0 };
         // Each run of stages the source has on one line: its leading comments and its stages.
         let mut runs: Vec<(&[Comment], Vec<Doc>, Doc)> = Vec::new();
         for (i, stage) in chain.stages.iter().enumerate() {
@@ -321,7 +319,7 @@ impl<'a> Layout<'a> {
             }
             let (docs, run) = match k {
                 // The first run's line breaks are the continuation lines.
-                0 => (&mut first_line, Doc::Concat(vec![run.remove(0), Doc::nest(indent, Doc::Concat(run))])),
+                0 => (&mut first_line, Doc::Concat(vec![run.remove(0), Doc::nest(INDENT, Doc::Concat(run))])),
                 _ => (&mut lines, Doc::Concat(run)),
             };
             if k > 0 {
@@ -334,7 +332,7 @@ impl<'a> Layout<'a> {
             docs.push(Doc::group(None, false, run));
             docs.push(trailing);
         }
-        Doc::Concat(vec![Doc::Concat(first_line), Doc::nest(indent, Doc::Concat(lines))])
+        Doc::Concat(vec![Doc::Concat(first_line), Doc::nest(INDENT, Doc::Concat(lines))])
     }
 
     /// One stage; `column` is where it starts from the line's indentation (`None`: it starts the line).
@@ -459,6 +457,12 @@ impl<'a> Layout<'a> {
             ExprKind::Name(n) => Doc::text(n),
             ExprKind::List(items) => {
                 self.bracketed(["[", "]"], e.span.start, e.span.end - 1, items, |e| e.span, Self::expr)
+            }
+            ExprKind::Call(name, args) => {
+                let open = self.find(name.span.end, b'(');
+                let close = self.find(args.last().map_or(open + 1, |a| a.span.end), b')');
+                let args = self.bracketed(["(", ")"], open, close, args, |e| e.span, Self::expr);
+                Doc::Concat(vec![Doc::text(&name.name), args])
             }
             // `-(-x)` rather than `--x`.
             ExprKind::Neg(x) => {
