@@ -89,6 +89,29 @@ fn truncated_files_never_panic() {
     }
 }
 
+/// The deepest inputs the parser accepts (64 brackets, 256 operators) format on a thread with the
+/// default 2 MiB stack.
+#[test]
+fn deep_inputs_format_on_a_small_stack() {
+    let cases = [
+        format!("input x: 3\noutput x -> f({}1{})\n", "(".repeat(62), ")".repeat(62)),
+        format!("input x: 3\noutput x -> f({}1{})\n", "[".repeat(62), "]".repeat(62)),
+        format!("input x: 3\noutput x -> f(1{})\n", " + 1".repeat(255)),
+        format!("input x: 3\noutput x -> f({}1)\n", "-".repeat(255)),
+        format!("input x: 3\noutput x{}\n", " -> residual { relu".repeat(30) + &" }".repeat(30)),
+    ];
+    for src in cases {
+        let formatted = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || format_source(&src).map(|f| (f.clone(), format_source(&f).ok())))
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        let (once, twice) = formatted.unwrap_or_else(|d| panic!("does not parse: {}", d.message));
+        assert_eq!(twice.as_ref(), Some(&once));
+    }
+}
+
 #[test]
 fn formatted_files_check_to_the_same_network() {
     for (path, src) in corpus() {

@@ -448,8 +448,7 @@ impl<'a> Layout<'a> {
     }
 
     /// An expression with a space around each operator (but `1/255`: a fraction of two number
-    /// literals is written as one constant) and parentheses only where they are needed (and in
-    /// `-(-x)`).
+    /// literals is written as one constant) and parentheses only where they are needed.
     fn expr(&mut self, e: &Expr) -> Doc {
         match &e.kind {
             ExprKind::Int(_) | ExprKind::Float(_) => Doc::text(&self.src[e.span.range()]),
@@ -464,10 +463,11 @@ impl<'a> Layout<'a> {
                 let args = self.bracketed(["(", ")"], open, close, args, |e| e.span, Self::expr);
                 Doc::Concat(vec![Doc::text(&name.name), args])
             }
-            // `-(-x)` rather than `--x`.
+            // `- -x` rather than `--x` (and not `-(-x)`: parentheses the source does not have
+            // could nest deeper than the parser allows).
             ExprKind::Neg(x) => {
-                let parenthesize = precedence(x) < 3 || matches!(x.kind, ExprKind::Neg(_));
-                Doc::Concat(vec![Doc::text("-"), self.operand(x, parenthesize)])
+                let sign = if matches!(x.kind, ExprKind::Neg(_)) { "- " } else { "-" };
+                Doc::Concat(vec![Doc::text(sign), self.operand(x, precedence(x) < 3)])
             }
             ExprKind::Binary(op, l, r) => {
                 let p = precedence(e);
