@@ -13,6 +13,7 @@ pub mod check;
 pub mod commands;
 pub mod compile;
 pub mod diag;
+pub mod fmt;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod io;

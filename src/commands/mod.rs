@@ -5,6 +5,7 @@
 mod bench;
 mod check;
 mod explain;
+mod fmt;
 mod run;
 
 pub use bench::BenchArgs;
@@ -41,6 +42,8 @@ enum Command {
     Run(RunArgs),
     /// Time a network: compile time, latency, throughput and GFLOP/s per back end.
     Bench(BenchArgs),
+    /// Rewrite `.net` files in the canonical style, keeping their comments.
+    Fmt(fmt::FmtArgs),
     /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
     Explain {
         /// The code; without one, list them all.
@@ -97,6 +100,7 @@ where
         Command::Check(a) => check::check(&a, streams),
         Command::Run(a) => run::run(&a, streams),
         Command::Bench(a) => bench::bench(&a, streams),
+        Command::Fmt(a) => fmt::fmt(&a, streams),
         Command::Explain { code } => explain::explain(code.as_deref(), streams),
     }
 }

@@ -1,6 +1,7 @@
 //! The typed syntax tree of a `.net` file. Every node keeps its [`Span`].
 
 use crate::source::Span;
+pub use crate::syntax::trivia::Comment;
 
 /// An identifier with where it was written.
 #[derive(Clone, Debug, PartialEq)]
@@ -12,6 +13,8 @@ pub struct Ident {
 #[derive(Clone, Debug, Default)]
 pub struct File {
     pub items: Vec<Item>,
+    /// Every comment of the file, in source order (the grammar skips them; see [`super::trivia`]).
+    pub comments: Vec<Comment>,
 }
 
 #[derive(Clone, Debug)]

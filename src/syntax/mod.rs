@@ -4,6 +4,7 @@
 pub mod ast;
 mod parse;
 mod program;
+pub mod trivia;
 
 pub use parse::parse_file;
 pub use program::{PRELUDE, Program, load_program};

@@ -1,6 +1,7 @@
 //! pest pairs -> typed AST. Syntax errors become E0001 diagnostics with the expected tokens in words.
 
 use super::ast::*;
+use super::trivia;
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Span};
 use pest::Parser;
@@ -39,23 +40,19 @@ pub fn parse_file(file: FileId, src: &str) -> Result<File, Box<Diagnostic>> {
     check_nesting(file, src)?;
     pest::set_error_detail(true);
     let mut pairs = NetParser::parse(Rule::file, src).map_err(|e| Box::new(syntax_error(file, src, e)))?;
-    let b = Builder { file };
+    let comments = trivia::comments(file, src);
+    let b = Builder { file, src, comments: &comments };
     let file_pair = pairs.next().expect("the file rule always yields one pair");
     let items = file_pair.into_inner().filter(|p| p.as_rule() != Rule::EOI).map(|p| b.item(p)).collect();
-    Ok(File { items })
+    Ok(File { items, comments })
 }
 
 fn check_nesting(file: FileId, src: &str) -> Result<(), Box<Diagnostic>> {
     let mut depth = 0usize;
-    let mut in_comment = false;
     // Operators of the expression being read, per open bracket (the file level first).
     let mut operators: Vec<usize> = vec![0];
-    for (i, ch) in src.char_indices() {
+    for (i, ch) in trivia::code_chars(src) {
         match ch {
-            '\n' => in_comment = false,
-            '#' => in_comment = true,
-            '/' if src[i..].starts_with("//") => in_comment = true,
-            _ if in_comment => {}
             '(' | '[' | '{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -206,16 +203,19 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
     d
 }
 
-struct Builder {
+struct Builder<'a> {
     file: FileId,
+    src: &'a str,
+    comments: &'a [trivia::Comment],
 }
 
-impl Builder {
-    /// The pair's span without the whitespace pest's implicit skipping leaves at its end.
+impl Builder<'_> {
+    /// The pair's span without the whitespace and comments pest's implicit skipping leaves at
+    /// its end.
     fn span(&self, p: &Pair<Rule>) -> Span {
         let s = p.as_span();
-        let len = p.as_str().trim_end().len();
-        Span::new(self.file, s.start()..s.start() + len)
+        let end = trivia::code_end(self.src, self.comments, s.end()).max(s.start());
+        Span::new(self.file, s.start()..end)
     }
 
     fn ident(&self, p: Pair<Rule>) -> Ident {
@@ -409,5 +409,26 @@ impl Builder {
             }
             r => unreachable!("grammar yields no expression {r:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nesting_error(src: &str) -> Option<String> {
+        parse_file(0, src).err().map(|d| d.message).filter(|m| m.contains("nested"))
+    }
+
+    #[test]
+    fn comment_markers_in_an_import_path_do_not_hide_deep_nesting() {
+        let deep = format!("output x -> f({}1{})", "(".repeat(100), ")".repeat(100));
+        for path in ["#", "//", "a#b"] {
+            let src = format!("import \"{path}\" {deep}\n");
+            assert_eq!(nesting_error(&src).as_deref(), Some("brackets nested more than 64 deep"), "{src}");
+        }
+        // Brackets in a comment or a string do not count.
+        let shallow = format!("# {}\nimport \"{}\"\ninput x: 3\noutput x\n", "(".repeat(100), "[".repeat(100));
+        assert!(parse_file(0, &shallow).is_ok());
     }
 }
