@@ -121,17 +121,28 @@ def run(netc, path: Path):
     dims = inp["attrs"]["dims"]
 
     model = model_of(name).eval().double()
-    state = [(k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
+    full = model.state_dict()
+    state = [(k, v) for k, v in full.items() if not k.endswith("num_batches_tracked")]
+    # A parameter registered on a module itself (ConvNeXt's `layer_scale`) comes before its
+    # submodules' in the state_dict, but it is applied after them, where netc's order puts it.
+    for i in reversed(range(len(state))):
+        key = state[i][0]
+        if key.endswith(".layer_scale"):
+            prefix, j = key[: -len("layer_scale")], i + 1
+            while j < len(state) and state[j][0].startswith(prefix):
+                j += 1
+            state.insert(j - 1, state.pop(i))
     if len(state) != len(ours):
         raise SystemExit(f"{name}: torchvision has {len(state)} tensors, netc {len(ours)}")
-    new_state, names = {}, {}
+    # Start from the model's own state_dict so that its metadata (MNASNet's version) survives.
+    new_state, names = full, {}
     for (key, tensor), w in zip(state, ours):
         if tensor.numel() != int(np.prod(w["shape"])):
             raise SystemExit(f"{name}: {key} {list(tensor.shape)} vs netc {w['name']} {w['shape']}")
         v = values(w["name"], w["shape"], w["init"])
         new_state[key] = torch.from_numpy(v).double().reshape(tensor.shape)
         names[w["name"]] = key
-    model.load_state_dict(new_state, strict=False)
+    model.load_state_dict(new_state)
 
     x = torch.from_numpy(units("input", 0, int(np.prod(dims))).astype(np.float32)).double().reshape(1, *dims)
     params = sum(p.numel() for p in model.parameters())

@@ -9,7 +9,8 @@ use petgraph::Direction;
 impl Graph {
     /// Checks a checked (or optimized) graph; the error says what is inconsistent where.
     pub fn verify(&self) -> Result<(), String> {
-        if petgraph::algo::is_cyclic_directed(&self.g) {
+        // `toposort` is iterative (`is_cyclic_directed` recurses as deep as the network is long).
+        if petgraph::algo::toposort(&self.g, None).is_err() {
             return Err("the graph has a cycle".into());
         }
         for &n in &self.inputs {
