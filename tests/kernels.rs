@@ -413,3 +413,53 @@ fn parallel_for_reraises_a_task_panic() {
     netc::kernels::threads::parallel_for(2, 10, &|_| _ = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     assert_eq!(done.load(std::sync::atomic::Ordering::Relaxed), 10);
 }
+
+#[test]
+fn grouped_conv_matches_reference() {
+    let mut rng = Lcg(21);
+    // (in_c, out_c, groups): depthwise, depthwise with a channel multiplier, grouped, plain.
+    for (in_c, out_c, groups) in [(8, 8, 8), (3, 6, 3), (8, 12, 4), (6, 4, 2), (5, 7, 1)] {
+        for _ in 0..6 {
+            let (kh, kw) = (rng.pick(&[1, 3, 5]), rng.pick(&[1, 3, 7]));
+            let (sh, sw) = (rng.pick(&[1, 2]), rng.pick(&[1, 2, 3]));
+            let (dh, dw) = (rng.pick(&[1, 2]), rng.pick(&[1, 3]));
+            let pad = [rng.pick(&[0, 1, 3]), rng.pick(&[0, 2]), rng.pick(&[0, 1]), rng.pick(&[0, 3])];
+            let (h, w) = (rng.pick(&[9, 16, 23]), rng.pick(&[7, 20, 37]));
+            let g = Conv2d {
+                in_c,
+                in_h: h,
+                in_w: w,
+                out_c,
+                kh,
+                kw,
+                stride_h: sh,
+                stride_w: sw,
+                pad_h: pad[0],
+                pad_w: pad[1],
+                pad_h_end: pad[2],
+                pad_w_end: pad[3],
+                dil_h: dh,
+                dil_w: dw,
+                groups,
+            };
+            if netc::kernels::conv_out(h, kh, sh, (pad[0], pad[2]), dh).is_none()
+                || netc::kernels::conv_out(w, kw, sw, (pad[1], pad[3]), dw).is_none()
+            {
+                continue;
+            }
+            let batch = rng.pick(&[1, 2]);
+            let x = rng.vec(batch * g.in_len());
+            let wt = rng.vec(g.weight_len());
+            let bias = rng.vec(out_c);
+            let residual = rng.vec(batch * g.out_len());
+            for act in [None, Some(Act::Relu), Some(Act::Clip(0.0, 6.0)), Some(Act::Silu), Some(Act::HardSwish)] {
+                let ep = Epilogue { bias: Some(&bias), residual: rng.pick(&[true, false]).then_some(&residual[..]), act };
+                for isa in isas() {
+                    let conv = netc::kernels::fast::GroupedConv::with_isa(g, &wt, isa);
+                    let what = format!("{isa:?} {g:?} batch {batch} {act:?}");
+                    assert_matches_reference(&g, (batch, &x, &wt, &ep), &what, |out| conv.run(batch, &x, &ep, out, 2));
+                }
+            }
+        }
+    }
+}

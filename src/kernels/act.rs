@@ -24,6 +24,24 @@ pub enum Act {
     HardSwish,
 }
 
+/// `min(max(v, lo), hi)` on every lane, NaN-propagating.
+#[inline(always)]
+unsafe fn clip<S: Simd>(v: S::V, lo: f32, hi: f32) -> S::V {
+    unsafe { S::min(S::splat(hi), S::max(S::splat(lo), v)) }
+}
+
+/// `1 / (1 + e^-v)` on every lane.
+#[inline(always)]
+unsafe fn sigmoid<S: Simd>(v: S::V) -> S::V {
+    unsafe { S::div(S::splat(1.0), S::add(S::splat(1.0), S::exp(S::mul(v, S::splat(-1.0))))) }
+}
+
+/// `relu6(v + 3) / 6` on every lane.
+#[inline(always)]
+unsafe fn hard_sigmoid<S: Simd>(v: S::V) -> S::V {
+    unsafe { S::mul(clip::<S>(S::add(v, S::splat(3.0)), 0.0, 6.0), S::splat(1.0 / 6.0)) }
+}
+
 /// `min(max(x, lo), hi)`, NaN-propagating.
 fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
     if x < lo {
@@ -63,18 +81,17 @@ impl Act {
     /// The CPU must support `S`.
     #[inline(always)]
     pub(crate) unsafe fn apply_simd<S: Simd>(self, v: S::V) -> S::V {
+        // Helpers rather than closures: a closure is a function of its own, compiled without the
+        // caller's target features, and its intrinsics would not inline.
         unsafe {
-            let clip = |v, lo: f32, hi: f32| S::min(S::splat(hi), S::max(S::splat(lo), v));
-            let sigmoid = |v| S::div(S::splat(1.0), S::add(S::splat(1.0), S::exp(S::mul(v, S::splat(-1.0)))));
-            let hard = |v| S::mul(clip(S::add(v, S::splat(3.0)), 0.0, 6.0), S::splat(1.0 / 6.0));
             match self {
                 Act::Relu => S::max(S::zero(), v),
-                Act::Clip(lo, hi) => clip(v, lo, hi),
+                Act::Clip(lo, hi) => clip::<S>(v, lo, hi),
                 Act::LeakyRelu(slope) => S::fma(S::splat(slope), S::min(S::zero(), v), S::max(S::zero(), v)),
-                Act::Sigmoid => sigmoid(v),
-                Act::Silu => S::mul(v, sigmoid(v)),
-                Act::HardSigmoid => hard(v),
-                Act::HardSwish => S::mul(v, hard(v)),
+                Act::Sigmoid => sigmoid::<S>(v),
+                Act::Silu => S::mul(v, sigmoid::<S>(v)),
+                Act::HardSigmoid => hard_sigmoid::<S>(v),
+                Act::HardSwish => S::mul(v, hard_sigmoid::<S>(v)),
             }
         }
     }

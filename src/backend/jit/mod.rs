@@ -99,8 +99,7 @@ fn macs(step: &Step) -> usize {
 }
 
 impl Policy {
-    /// The kernel for a conv or dense `step` (`None` for other operations, and convolutions with
-    /// groups, dilation or asymmetric padding).
+    /// The kernel for a conv or dense `step` (`None` for other operations).
     pub fn choose(self, step: &Step) -> Option<Kernel> {
         // The emitted kernel applies no activation but ReLU.
         let act = match &step.op {
@@ -111,7 +110,8 @@ impl Policy {
         };
         Some(match (self, &step.op) {
             (Policy::Reference, _) => return None,
-            (_, Op::Conv(c)) if !c.geometry(&step.in_shapes[0]).is_plain() => return None,
+            // Only the called kernels cover groups, dilation and asymmetric padding.
+            (_, Op::Conv(c)) if !c.geometry(&step.in_shapes[0]).is_plain() => Kernel::Called,
             (_, op) if !matches!(op, Op::Conv(_) | Op::Dense(_)) => return None,
             _ if act.is_some_and(|a| a != Act::Relu) => Kernel::Called,
             (Policy::Always(k), _) => k,

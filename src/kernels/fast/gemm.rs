@@ -225,31 +225,24 @@ unsafe fn store_row<S: MicroTile>(t: &Tile, r: usize, acc: &[S::V]) {
                 break;
             }
             let n = (t.cols - col).min(S::LANES);
-            let load = |p: *const f32| {
-                if n == S::LANES { S::load(p) } else { S::load_partial(p, n) }
-            };
             let at = row + t.col_at[j];
             let c = t.c.add(at);
             let mut v = v;
             if t.accumulate {
-                v = S::add(v, load(c));
+                v = S::add(v, S::load_n(c, n));
             }
             if t.last {
                 if let Some(bias) = bias {
                     v = S::add(v, bias);
                 }
                 if !t.residual.is_null() {
-                    v = S::add(v, load(t.residual.add(at)));
+                    v = S::add(v, S::load_n(t.residual.add(at), n));
                 }
                 if let Some(act) = t.act {
                     v = act.apply_simd::<S>(v);
                 }
             }
-            if n == S::LANES {
-                S::store(c, v);
-            } else {
-                S::store_partial(c, v, n);
-            }
+            S::store_n(c, v, n);
         }
     }
 }

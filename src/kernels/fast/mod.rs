@@ -4,12 +4,14 @@
 mod dense;
 mod gemm;
 mod gemm_conv;
+mod grouped;
 mod packed;
 pub(crate) mod simd;
 mod winograd;
 
 pub use dense::PackedDense;
 pub use gemm_conv::GemmConv;
+pub use grouped::GroupedConv;
 pub use packed::PackedConv;
 pub use simd::Isa;
 pub use winograd::{WinogradConv, WinogradTile};

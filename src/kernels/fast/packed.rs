@@ -1,15 +1,18 @@
 //! The convolution the JIT uses: picks, per layer, the fastest algorithm that is accurate enough.
 
 use super::gemm_conv::GemmConv;
+use super::grouped::GroupedConv;
 use super::winograd::{WinogradConv, WinogradTile};
 use crate::kernels::{Conv2d, Epilogue};
 
 /// A convolution with weights prepared once (at network compile time) for the fastest suitable
-/// algorithm: Winograd `F(2x2, 3x3)` for 3x3 stride-1 layers with enough channels and pixels,
-/// im2col-GEMM otherwise. (`F(4x4, 3x3)` is not chosen: its error exceeds 1e-5 of the output
+/// algorithm: a direct convolution for groups, dilation and asymmetric padding, Winograd
+/// `F(2x2, 3x3)` for 3x3 stride-1 layers with enough channels and pixels, im2col-GEMM otherwise. (`F(4x4, 3x3)` is not chosen: its error exceeds 1e-5 of the output
 /// range from about 128 input channels on.)
 #[derive(Clone, Debug)]
 pub enum PackedConv {
+    /// Direct, group by group.
+    Grouped(GroupedConv),
     /// im2col-GEMM.
     Gemm(GemmConv),
     /// Winograd.
@@ -27,6 +30,9 @@ pub enum PackedConv {
 impl PackedConv {
     /// Chooses the algorithm for `g` and packs `weight` (`[out_c, in_c, kh, kw]`) for it.
     pub fn new(g: Conv2d, weight: &[f32]) -> PackedConv {
+        if !g.is_plain() {
+            return PackedConv::Grouped(GroupedConv::new(g, weight));
+        }
         let pixels = g.out_h() * g.out_w();
         let small = pixels < WINOGRAD_MIN_PIXELS;
         if !WinogradConv::supports(&g)
@@ -50,6 +56,7 @@ impl PackedConv {
     /// The convolution's geometry.
     pub fn geometry(&self) -> &Conv2d {
         match self {
+            PackedConv::Grouped(c) => c.geometry(),
             PackedConv::Gemm(c) => c.geometry(),
             PackedConv::Winograd(c) | PackedConv::ByBatch { winograd: c, .. } => c.geometry(),
         }
@@ -59,6 +66,7 @@ impl PackedConv {
     /// `x` is `[batch, in_c, in_h, in_w]`, `out` and `ep.residual` `[batch, out_c, out_h, out_w]`.
     pub fn run(&self, batch: usize, x: &[f32], ep: &Epilogue, out: &mut [f32], threads: usize) {
         match self {
+            PackedConv::Grouped(c) => c.run(batch, x, ep, out, threads),
             PackedConv::Gemm(c) => c.run(batch, x, ep, out, threads),
             PackedConv::Winograd(c) => c.run(batch, x, ep, out, threads),
             PackedConv::ByBatch { gemm, winograd, winograd_from } => {

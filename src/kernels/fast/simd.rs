@@ -81,6 +81,19 @@ pub(crate) trait Simd {
         }
     }
 
+    /// Loads `n <= LANES` values: a whole vector, or the first `n` (a helper, not a closure, so
+    /// that it inlines into the caller's target features).
+    #[inline(always)]
+    unsafe fn load_n(p: *const f32, n: usize) -> Self::V {
+        unsafe { if n == Self::LANES { Self::load(p) } else { Self::load_partial(p, n) } }
+    }
+
+    /// Stores the first `n <= LANES` lanes.
+    #[inline(always)]
+    unsafe fn store_n(p: *mut f32, v: Self::V, n: usize) {
+        unsafe { if n == Self::LANES { Self::store(p, v) } else { Self::store_partial(p, v, n) } }
+    }
+
     /// Sum of all lanes.
     #[inline(always)]
     unsafe fn hsum(v: Self::V) -> f32 {
