@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Compare netc's speed with ONNX Runtime, PyTorch eager and tract on the same networks.
+"""Compare netc's speed with OpenVINO, ONNX Runtime, PyTorch eager and tract on the same networks.
 
 Dev-only tooling (netc itself is Rust). For each case (a `.net` file and a batch size) this
 builds the network in PyTorch from `netc check --format json` with the oracle's builder and
 generated weights (`torch_oracle.JsonNet`, seed 0, float32), exports it to ONNX (opset 17, fixed
-batch), checks that ONNX Runtime, tract and `netc run` compute the same output as PyTorch, then
+batch), checks that OpenVINO (in f32, and in its default precision, which is bf16 on CPUs with
+AVX512_BF16), ONNX Runtime, tract and `netc run` compute the same output as PyTorch, then
 times every engine with the same protocol as `netc bench` (2 warm-up runs, then at least 10 runs
 and at least `--seconds` seconds; median and p90 of the per-batch latency) at the same thread
 count, and prints a markdown table per case with the speed ratios against ONNX Runtime and
@@ -52,8 +53,20 @@ CASES = {
     "resvgg9-b1": ("examples/resvgg9.net", 1),
     "resvgg9-b8": ("examples/resvgg9.net", 8),
     "seed_keras-b1": ("examples/seed_keras.net", 1),
+    "seed_keras-b8": ("examples/seed_keras.net", 8),
     "vgg16-b1": ("examples/vgg16.net", 1),
+    "vgg16-b8": ("examples/vgg16.net", 8),
+    "resnet18-b1": ("examples/resnet18.net", 1),
+    "resnet18-b8": ("examples/resnet18.net", 8),
+    "resnet50-b1": ("examples/zoo/resnet50.net", 1),
+    "resnet50-b8": ("examples/zoo/resnet50.net", 8),
+    "mobilenet_v2-b1": ("examples/zoo/mobilenet_v2.net", 1),
+    "mobilenet_v2-b8": ("examples/zoo/mobilenet_v2.net", 8),
+    "efficientnet_b0-b1": ("examples/zoo/efficientnet_b0.net", 1),
+    "efficientnet_b0-b8": ("examples/zoo/efficientnet_b0.net", 8),
 }
+# The fp32 engines netc is compared with ("the fastest fp32 peer" is the faster of them).
+FP32_PEERS = ("openvino-f32", "onnxruntime")
 TOLERANCE = 1e-4  # max |a - b| / max |torch|, over the whole output
 REPEAT_LIMIT_S = 60.0  # a measurement that took longer than this is not repeated in later rounds
 
@@ -156,6 +169,18 @@ def ort_session(path, threads, spin=True):
     if not spin:  # default "1": worker threads busy-wait for work between and after runs
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def openvino_request(path, threads, precision):
+    """A compiled OpenVINO CPU model and an infer request; `precision` None keeps the plugin's
+    default (bf16 on CPUs with AVX512_BF16), "f32" sets INFERENCE_PRECISION_HINT."""
+    import openvino as ov
+    core = ov.Core()
+    config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY"}
+    if precision:
+        config["INFERENCE_PRECISION_HINT"] = precision
+    compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+    return compiled, compiled.create_infer_request()
 
 
 def tract_runnable(path, shape):
@@ -276,6 +301,21 @@ def run_case(name, netc, threads, seconds, min_runs, rounds, seed, log):
         except Exception as e:  # noqa: BLE001 - record and go on
             engines["onnxruntime"] = {"error": f"{type(e).__name__}: {e}"}
 
+        # OpenVINO, in f32 and in its default precision
+        for eng, precision in (("openvino-f32", "f32"), ("openvino", None)):
+            try:
+                t = time.perf_counter()
+                compiled, req = openvino_request(onnx_path, threads, precision)
+                prep[eng] = (time.perf_counter() - t) * 1e3
+                out = req.infer({0: x_np})[compiled.outputs[0]]
+                engines[eng] = {"check": rel_diff(out, ref),
+                                "precision": compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()}
+                runners[eng] = lambda req=req: req.infer({0: x_np})
+            except ImportError as e:
+                engines[eng] = {"error": f"unavailable: {e}"}
+            except Exception as e:  # noqa: BLE001
+                engines[eng] = {"error": f"{type(e).__name__}: {e}"}
+
         # tract (single-threaded: its Python API cannot set tract's executor, see README)
         try:
             t = time.perf_counter()
@@ -361,10 +401,15 @@ def run_case(name, netc, threads, seconds, min_runs, rounds, seed, log):
         e["gflops"] = flops * batch / (best["median_ms"] * 1e-3) / 1e9
     ort_med = engines.get("onnxruntime", {}).get("median_ms")
     pt_med = engines.get("pytorch", {}).get("median_ms")
+    ov_med = engines.get("openvino", {}).get("median_ms")
+    peers = [engines[p]["median_ms"] for p in FP32_PEERS if "median_ms" in engines.get(p, {})]
+    best_fp32 = min(peers) if peers else None
     for e in engines.values():
         if "median_ms" in e:
             e["vs_ort"] = ort_med / e["median_ms"] if ort_med else None
             e["vs_pytorch"] = pt_med / e["median_ms"] if pt_med else None
+            e["vs_fp32_peer"] = best_fp32 / e["median_ms"] if best_fp32 else None
+            e["vs_openvino"] = ov_med / e["median_ms"] if ov_med else None
     return case
 
 
@@ -379,9 +424,11 @@ def fmt(v, spec):
 def case_table(case):
     head = (f"### {case['case']}: `{case['example']}`, batch {case['batch']}, input {'x'.join(map(str, case['input_shape']))}, "
             f"{case['threads']} threads, {case['flops_per_sample'] / 1e9:.3f} GFLOP per sample\n\n")
-    rows = ["| engine | median ms | p90 ms | images/s | GFLOP/s | speed vs ORT | speed vs PyTorch | load | output vs PyTorch |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-    order = ["onnxruntime", "onnxruntime-nospin", "pytorch", "tract"] + sorted(k for k in case["engines"] if k.startswith("netc-"))
+    rows = ["| engine | median ms | p90 ms | images/s | GFLOP/s | vs best fp32 peer | vs OpenVINO default | "
+            "vs ORT | vs PyTorch | load | output vs PyTorch |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    order = ["openvino-f32", "openvino", "onnxruntime", "onnxruntime-nospin", "pytorch", "tract"] + sorted(
+        k for k in case["engines"] if k.startswith("netc-"))
     for eng in order:
         e = case["engines"].get(eng)
         if e is None:
@@ -394,10 +441,12 @@ def case_table(case):
         else:
             chk = str(c) if c is not None else "–"
         if "median_ms" not in e:
-            rows.append(f"| {eng} | – | – | – | – | – | – | – | {e.get('error', chk)} |")
+            rows.append(f"| {eng} | – | – | – | – | – | – | – | – | – | {e.get('error', chk)} |")
             continue
+        name = f"{eng} ({e['precision']})" if e.get("precision") else eng
         rows.append(
-            f"| {eng} | {e['median_ms']:.2f} | {e['p90_ms']:.2f} | {e['images_per_s']:.1f} | {e['gflops']:.1f} | "
+            f"| {name} | {e['median_ms']:.2f} | {e['p90_ms']:.2f} | {e['images_per_s']:.1f} | {e['gflops']:.1f} | "
+            f"{fmt(e.get('vs_fp32_peer'), '.2f')} | {fmt(e.get('vs_openvino'), '.2f')} | "
             f"{fmt(e.get('vs_ort'), '.2f')} | {fmt(e.get('vs_pytorch'), '.2f')} | {e['loadavg_1m']:.1f} | {chk} |")
     notes = "".join(f"\nNote: {n}\n" for n in case["notes"])
     return head + "\n".join(rows) + "\n" + notes
@@ -406,7 +455,7 @@ def case_table(case):
 def report(meta, cases):
     m = meta["machine"]
     lines = [
-        f"# netc vs ONNX Runtime, PyTorch and tract — {meta['date']}",
+        f"# netc vs OpenVINO, ONNX Runtime, PyTorch and tract — {meta['date']}",
         "",
         f"- machine: {m['cpu_model']}, {m['cpus']} cores, AVX-512F {'yes' if m['avx512f'] else 'no'}, "
         f"Linux {m['kernel']}; load average at start {' / '.join(f'{v:.2f}' for v in m['loadavg_start'])} (1/5/15 min), "
@@ -418,7 +467,9 @@ def report(meta, cases):
         f"(seed 0) and input everywhere; PyTorch with OMP_WAIT_POLICY={meta['omp_wait_policy']}; "
         "onnxruntime = the default session (threads spin-wait), onnxruntime-nospin = "
         "`session.intra_op.allow_spinning=0`, shown for information",
-        "- speed vs X = X's median / engine's median (> 1: faster than X). GFLOP/s = netc's FLOPs per sample "
+        "- speed vs X = X's median / engine's median (> 1: faster than X); the best fp32 peer is the faster of "
+        "OpenVINO in f32 and ONNX Runtime; OpenVINO default is its own precision choice (bf16 here). "
+        "GFLOP/s = netc's FLOPs per sample "
         "x batch / median. load = 1-minute load average when that engine's best round started. "
         "Every round's median is in the JSON (`all_medians_ms`).",
         "- output vs PyTorch = max |engine - PyTorch| / max |PyTorch| over the output (netc: `netc run` output, "
@@ -434,7 +485,7 @@ def report(meta, cases):
 
 def versions(netc):
     v = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
-    for mod in ("onnx", "onnxruntime"):
+    for mod in ("onnx", "onnxruntime", "openvino"):
         try:
             v[mod] = __import__(mod).__version__
         except ImportError:
