@@ -85,3 +85,16 @@ fn every_network_computes_what_torchvision_computes() {
         }
     }
 }
+
+/// The book's zoo page lists every network with the parameters and FLOPs of its fixture.
+#[test]
+fn the_book_lists_every_network() {
+    let page = std::fs::read_to_string("book/src/zoo.md").unwrap();
+    for (name, t) in totals() {
+        let dims: Vec<String> = t["input_shape"].as_array().unwrap().iter().map(|d| d.to_string()).collect();
+        let params = netc::check::thousands(t["params"].as_u64().unwrap());
+        let flops = format!("{:.2} G", t["flops"].as_u64().unwrap() as f64 / 1e9);
+        let row = format!("`{}` | {} | {params} | {flops} |", t["file"].as_str().unwrap(), dims.join("x"));
+        assert!(page.contains(&row), "book/src/zoo.md lacks the row of {name}: ...{row}");
+    }
+}
