@@ -5,8 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -f ../shared/data/cifar10-jpeg.tgz ]; then
     # Decoding the JPEGs is a data-preparation step shared with the PyTorch side (PIL decodes
-    # both), so netc and PyTorch see identical pixels.
-    python3 -c "import numpy, PIL" 2>/dev/null || python3 -m pip install --quiet numpy pillow
-    python3 scripts/cifar_data.py --split test
+    # both), so netc and PyTorch see identical pixels. numpy and pillow go into a virtual
+    # environment of netc's own, never into the system Python.
+    venv="${NETC_VENV:-$HOME/.cache/netc-data/venv}"
+    if ! "$venv/bin/python" -c "import numpy, PIL" 2>/dev/null; then
+        python3 -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet numpy pillow
+    fi
+    "$venv/bin/python" scripts/cifar_data.py --split test
 fi
 cargo test --release
