@@ -453,7 +453,8 @@ fn grouped_conv_matches_reference() {
             let bias = rng.vec(out_c);
             let residual = rng.vec(batch * g.out_len());
             for act in [None, Some(Act::Relu), Some(Act::Clip(0.0, 6.0)), Some(Act::Silu), Some(Act::HardSwish)] {
-                let ep = Epilogue { bias: Some(&bias), residual: rng.pick(&[true, false]).then_some(&residual[..]), act };
+                let ep =
+                    Epilogue { bias: Some(&bias), residual: rng.pick(&[true, false]).then_some(&residual[..]), act };
                 for isa in isas() {
                     let conv = netc::kernels::fast::GroupedConv::with_isa(g, &wt, isa);
                     let what = format!("{isa:?} {g:?} batch {batch} {act:?}");
