@@ -136,6 +136,7 @@ fn main() {
         let chosen = PackedConv::new(g, &w);
         let secs = best_secs(2, || chosen.run(1, &x, &ep, &mut out, 2));
         let kind = match chosen {
+            PackedConv::Grouped(_) => "direct (grouped)",
             PackedConv::Gemm(_) => "GEMM",
             PackedConv::Winograd(_) => "F(2x2)",
             PackedConv::ByBatch { .. } => "GEMM (F(2x2) at larger batches)",
