@@ -145,6 +145,18 @@ fn hand_written_cases() {
     }
 }
 
+/// A network longer than the JIT's budget of generated steps: the steps beyond it call their
+/// rustc-compiled kernels, and the whole still computes what the interpreter computes.
+#[test]
+fn networks_beyond_the_generated_code_budget() {
+    let n = netc::backend::jit::MAX_GENERATED_STEPS / 2 + 10;
+    let src = format!("input x: 4x5x5\noutput x -> repeat {n} {{ conv(4, 1) -> tanh }} -> global_avgpool -> dense(3)");
+    let graph = check(&src).expect("checks");
+    let plan = plan_of(&graph, 3);
+    assert!(plan.steps.len() > netc::backend::jit::MAX_GENERATED_STEPS);
+    compare("long chain", &plan, 2, 2, &[Policy::Auto]);
+}
+
 /// A tiny deterministic generator of `.net` source text: random chains of every layer kind,
 /// residual blocks, named branches joined by add / concat, extra outputs, and a classifier head.
 /// It tracks shapes so that nearly every network it writes checks.

@@ -17,7 +17,7 @@ mod shims;
 
 use super::Backend;
 use crate::kernels::{Act, Conv2d, PackedConv, PackedDense, Pool2d};
-use crate::ops::{Conv, Dense, MaxPool, Op};
+use crate::ops::{MaxPool, Op};
 use crate::plan::{Plan, Step};
 use crate::tensor::Tensor;
 use cranelift_codegen::Context;
@@ -137,8 +137,18 @@ fn err(e: impl std::fmt::Display) -> JitError {
     JitError(e.to_string())
 }
 
-/// The compiled network's entry point: `(slots, inputs, batch, 0)`, see `fx.rs`.
-type Entry = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usize);
+/// A step of the compiled program, and the signature of every generated function:
+/// `(slots, inputs, batch, arg)`, see `fx.rs`. A generated step function gets 0; a generated task
+/// function its task index; a Rust step ([`shims`]) the address of its prepared layer.
+pub(super) type Entry = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usize);
+
+/// Most steps given generated code: beyond, steps call their kernels compiled by rustc (a
+/// generated function costs about 150 us of Cranelift time, so a network of a million layers would
+/// otherwise take minutes to compile).
+pub const MAX_GENERATED_STEPS: usize = 10_000;
+
+/// The compiled program: each step's entry and argument, in order.
+type Program = Vec<(Entry, usize)>;
 
 /// Everything the generated code points into: prepared kernel calls and constant tables. The
 /// boxes never move their contents, so the addresses baked into the code stay valid.
@@ -184,7 +194,8 @@ impl Drop for Code {
 
 /// A plan compiled to native code by Cranelift.
 pub struct JitBackend {
-    entry: Entry,
+    /// The steps in order: a generated function or a Rust entry, with its argument.
+    program: Program,
     /// Per-sample sizes of the network inputs.
     inputs: Vec<usize>,
     /// The outputs: slot and per-sample shape.
@@ -245,20 +256,24 @@ impl JitBackend {
             generator.function(|fx, env| load_input(fx, env, i, input))?;
         }
         let scratch = plan.slot_sizes.len();
-        for (step, weight) in plan.steps.iter().zip(owned) {
-            let kernel = policy.choose(step);
+        for (i, (step, weight)) in plan.steps.iter().zip(owned).enumerate() {
+            let mut kernel = policy.choose(step);
+            let generate = i < MAX_GENERATED_STEPS;
+            if !generate && kernel == Some(Kernel::Emitted) {
+                kernel = Some(Kernel::Called);
+            }
             if let Some(k) = kernel {
                 kernels.push((step.path.clone(), k));
             }
-            if policy == Policy::Reference {
-                generator.function(|fx, env| reference_step(fx, env, step, threads))?;
+            if policy == Policy::Reference || (!generate && kernel.is_none()) {
+                generator.reference(step, threads);
             } else {
                 generator.step(step, kernel, weight, threads, scratch)?;
             }
         }
-        let (code, entry, data, scratch) = generator.finish()?;
+        let (code, program, data, scratch) = generator.finish()?;
         Ok(JitBackend {
-            entry,
+            program,
             inputs: plan.inputs.iter().map(|i| i.shape().iter().product()).collect(),
             outputs: plan.outputs.clone(),
             slot_sizes: plan.slot_sizes.clone(),
@@ -310,9 +325,11 @@ impl Backend for JitBackend {
         let slots: Vec<*mut f32> = offsets.iter().map(|&o| unsafe { base.add(o) }).collect();
         let data: Vec<*const f32> = inputs.iter().map(|t| t.data.as_ptr()).collect();
         if batch > 0 {
-            // SAFETY: the slots and scratch have the sizes the code was generated for, at this
-            // batch; the inputs were checked above.
-            unsafe { (self.entry)(slots.as_ptr(), data.as_ptr(), batch, 0) };
+            for &(step, arg) in &self.program {
+                // SAFETY: the slots and scratch have the sizes the code was generated for, at this
+                // batch; the inputs were checked above; `arg` is what the step was made with.
+                unsafe { step(slots.as_ptr(), data.as_ptr(), batch, arg) };
+            }
         }
         self.outputs
             .iter()
@@ -335,13 +352,18 @@ struct Emitted {
     conv: Option<Conv2d>,
 }
 
-/// The shims, declared in the module.
+/// The Rust functions generated code calls, declared in the module.
 struct Imports {
-    conv: FuncId,
-    reference: FuncId,
     parallel: FuncId,
-    dense: FuncId,
     expf: FuncId,
+}
+
+/// One step of the program being built.
+enum Call {
+    /// A generated function.
+    Generated(FuncId),
+    /// A Rust entry and its argument.
+    Native(Entry, usize),
 }
 
 /// What step emission needs besides the function being built.
@@ -366,7 +388,7 @@ struct Gen {
     sig: Signature,
     imports: Imports,
     data: Data,
-    funcs: Vec<FuncId>,
+    program: Vec<Call>,
     scratch: usize,
 }
 
@@ -386,13 +408,7 @@ impl Gen {
             let s = shims::signature(name, module.make_signature());
             module.declare_function(name, Linkage::Import, &s).map_err(err)
         };
-        let imports = Imports {
-            conv: import(shims::CONV)?,
-            reference: import(shims::REFERENCE)?,
-            parallel: import(shims::PARALLEL)?,
-            dense: import(shims::DENSE)?,
-            expf: import(shims::EXPF)?,
-        };
+        let imports = Imports { parallel: import(shims::PARALLEL)?, expf: import(shims::EXPF)? };
         Ok(Gen {
             ctx: module.make_context(),
             module,
@@ -400,7 +416,7 @@ impl Gen {
             sig,
             imports,
             data: Data::default(),
-            funcs: Vec::new(),
+            program: Vec::new(),
             scratch: 0,
         })
     }
@@ -408,8 +424,20 @@ impl Gen {
     /// Generates one function with the common signature; the driver will call it in order.
     fn function(&mut self, body: impl FnOnce(&mut Fx, &mut Env)) -> Result<(), JitError> {
         let id = self.define(body)?;
-        self.funcs.push(id);
+        self.program.push(Call::Generated(id));
         Ok(())
+    }
+
+    /// Adds a step that calls `entry` with the address of `call`, which the back end keeps.
+    fn native<T: std::any::Any + Send + Sync>(&mut self, entry: Entry, call: T) {
+        let p = self.data.keep(call);
+        self.program.push(Call::Native(entry, p as usize));
+    }
+
+    /// Adds `step` run by its op's reference kernel (the interpreter's code): how a step runs
+    /// when the JIT has no fast code for its op.
+    fn reference(&mut self, step: &Step, threads: usize) {
+        self.native(shims::REFERENCE, RefCall { step: step.clone(), threads });
     }
 
     fn define(&mut self, body: impl FnOnce(&mut Fx, &mut Env)) -> Result<FuncId, JitError> {
@@ -457,7 +485,12 @@ impl Gen {
                 )
             }
             Op::Conv(c) if kernel == Some(Kernel::Called) => {
-                self.function(|fx, env| called_conv(fx, env, step, c, threads))
+                let conv = PackedConv::new(c.geometry(&step.in_shapes[0]), &step.params[0].data);
+                let bias = c.bias.then(|| step.params[1].data.clone());
+                let (x, out, residual) = (step.inputs[0], step.output, c.residual.then(|| step.inputs[1]));
+                let par = Parallelism::layer(step, threads);
+                self.native(shims::CONV, ConvCall { conv, bias, act: c.act, par, x, out, residual });
+                Ok(())
             }
             Op::Dense(d) if kernel == Some(Kernel::Emitted) => self.emitted_layer(
                 step,
@@ -465,7 +498,14 @@ impl Gen {
                 threads,
                 scratch,
             ),
-            Op::Dense(d) => self.function(|fx, env| called_dense(fx, env, step, d, weight, threads)),
+            Op::Dense(d) => {
+                let dense = PackedDense::from_vec(n_in, d.out, weight.unwrap_or_else(|| step.params[0].data.clone()));
+                let bias = d.bias.then(|| step.params[1].data.clone());
+                let par = Parallelism::layer(step, threads);
+                let (x, out) = (step.inputs[0], step.output);
+                self.native(shims::DENSE, DenseCall { dense, in_f: n_in, out_f: d.out, bias, act: d.act, par, x, out });
+                Ok(())
+            }
             Op::MaxPool(MaxPool(w)) => self.pool_layer(step, w.geometry(&step.in_shapes[0], true), true, threads),
             Op::AvgPool(a) if a.geometry(&step.in_shapes[0]).is_plain() => {
                 self.pool_layer(step, a.geometry(&step.in_shapes[0]), false, threads)
@@ -540,7 +580,10 @@ impl Gen {
             | Op::Slice(_)
             | Op::ChannelShuffle(_)
             | Op::Dropout(_)
-            | Op::StochasticDepth(_) => self.function(|fx, env| reference_step(fx, env, step, threads)),
+            | Op::StochasticDepth(_) => {
+                self.reference(step, threads);
+                Ok(())
+            }
         }
     }
 
@@ -641,22 +684,23 @@ impl Gen {
         })
     }
 
-    /// Generates the driver and links: the code, its entry point, the data it points to, and
-    /// the scratch size.
-    fn finish(mut self) -> Result<(Code, Entry, Data, usize), JitError> {
-        let funcs = std::mem::take(&mut self.funcs);
-        let driver = self.define(|fx, env| {
-            let args = [fx.slots, fx.inputs, fx.batch, fx.task];
-            for &f in &funcs {
-                let r = env.import(fx, f);
-                fx.b.ins().call(r, &args);
-            }
-        })?;
+    /// Links: the code, the program (each step's entry and argument), the data they point to,
+    /// and the scratch size.
+    fn finish(mut self) -> Result<(Code, Program, Data, usize), JitError> {
         self.module.finalize_definitions().map_err(err)?;
-        let ptr = self.module.get_finalized_function(driver);
-        // SAFETY: the driver was generated with exactly this signature.
-        let entry = unsafe { std::mem::transmute::<*const u8, Entry>(ptr) };
-        Ok((Code(Some(self.module)), entry, self.data, self.scratch))
+        let program = self
+            .program
+            .iter()
+            .map(|call| match *call {
+                Call::Generated(id) => {
+                    let ptr = self.module.get_finalized_function(id);
+                    // SAFETY: every step function was generated with exactly this signature.
+                    (unsafe { std::mem::transmute::<*const u8, Entry>(ptr) }, 0)
+                }
+                Call::Native(entry, arg) => (entry, arg),
+            })
+            .collect();
+        Ok((Code(Some(self.module)), program, self.data, self.scratch))
     }
 }
 
@@ -677,43 +721,4 @@ fn load_input(fx: &mut Fx, env: &mut Env, i: usize, input: &crate::plan::PlanInp
     };
     let tables = [env.data.table(nm.mean.clone()), env.data.table(nm.std.clone())];
     ops::map(fx, c, hw, &[src], dst, &tables, f);
-}
-
-/// Emits a call of `step`'s reference kernel (the interpreter's code) through the shim: how a
-/// step runs when the JIT has no fast code for its op.
-fn reference_step(fx: &mut Fx, env: &mut Env, step: &Step, threads: usize) {
-    let call = env.data.keep(RefCall { step: step.clone(), threads });
-    let p = fx.addr(call);
-    let f = env.import(fx, env.imports.reference);
-    fx.b.ins().call(f, &[p, fx.slots, fx.batch]);
-}
-
-/// Emits a call of the packed convolution kernel for `step`, whose op is `c`.
-fn called_conv(fx: &mut Fx, env: &mut Env, step: &Step, c: &Conv, threads: usize) {
-    let conv = PackedConv::new(c.geometry(&step.in_shapes[0]), &step.params[0].data);
-    let bias = c.bias.then(|| step.params[1].data.clone());
-    let call = env.data.keep(ConvCall { conv, bias, act: c.act, par: Parallelism::layer(step, threads) });
-    let p = fx.addr(call);
-    let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
-    let residual = if c.residual { fx.slot(step.inputs[1]) } else { fx.int(0) };
-    let f = env.import(fx, env.imports.conv);
-    fx.b.ins().call(f, &[p, x, out, fx.batch, residual]);
-}
-
-/// Emits a call of the packed dense kernel for `step`, whose op is `d`; its weight is `weight`
-/// if given (moved out of the plan), else copied from the step.
-fn called_dense(fx: &mut Fx, env: &mut Env, step: &Step, d: &Dense, weight: Option<Vec<f32>>, threads: usize) {
-    let in_f = step.in_shapes[0].iter().product();
-    let call = env.data.keep(DenseCall {
-        dense: PackedDense::from_vec(in_f, d.out, weight.unwrap_or_else(|| step.params[0].data.clone())),
-        in_f,
-        out_f: d.out,
-        bias: d.bias.then(|| step.params[1].data.clone()),
-        act: d.act,
-        par: Parallelism::layer(step, threads),
-    });
-    let p = fx.addr(call);
-    let (x, out) = (fx.slot(step.inputs[0]), fx.slot(step.output));
-    let f = env.import(fx, env.imports.dense);
-    fx.b.ins().call(f, &[p, x, out, fx.batch]);
 }

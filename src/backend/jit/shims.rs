@@ -1,9 +1,11 @@
-//! `extern "C"` entry points the generated code imports: the AVX-512 packed convolution and dense
-//! kernels compiled by rustc, any step's reference kernel (for ops without fast code), the thread
-//! pool (to run generated task functions), and `f32::exp` for softmax. Each kernel call receives a pointer to
-//! its prepared layer, which the back end owns for as long as the code exists.
+//! The Rust side of the compiled program: the steps that are not generated code but calls of
+//! rustc-compiled kernels (the AVX-512 packed convolution and dense kernels, any step's reference
+//! kernel for ops without fast code), all with the generated functions' signature so that one
+//! table runs both; and what generated code imports: the thread pool (to run generated task
+//! functions) and `f32::exp` for softmax. Each call receives a pointer to its prepared layer,
+//! which the back end owns for as long as the program exists.
 
-use super::Parallelism;
+use super::{Entry, Parallelism};
 use crate::kernels::threads::parallel_for;
 use crate::kernels::{Act, Epilogue, PackedConv, PackedDense};
 use crate::plan::Step;
@@ -11,12 +13,15 @@ use cranelift_codegen::ir::types::{F32, I64};
 use cranelift_codegen::ir::{AbiParam, Signature};
 use cranelift_jit::JITBuilder;
 
-/// A convolution prepared for [`conv`].
+/// A convolution prepared for [`conv`]: its kernel, epilogue and arena slots.
 pub(super) struct ConvCall {
     pub conv: PackedConv,
     pub bias: Option<Vec<f32>>,
     pub act: Option<Act>,
     pub par: Parallelism,
+    pub x: usize,
+    pub out: usize,
+    pub residual: Option<usize>,
 }
 
 /// A dense layer prepared for [`dense`].
@@ -27,45 +32,8 @@ pub(super) struct DenseCall {
     pub bias: Option<Vec<f32>>,
     pub act: Option<Act>,
     pub par: Parallelism,
-}
-
-/// Runs `call` on `batch` samples from `x` into `out`, adding `residual` (a tensor of the
-/// output's shape) unless it is null.
-///
-/// # Safety
-/// `call` must point to a live [`ConvCall`], `x`, `out` and a non-null `residual` to `batch`
-/// samples of its input, output and output.
-unsafe extern "C" fn conv(call: *const ConvCall, x: *const f32, out: *mut f32, batch: usize, residual: *const f32) {
-    // SAFETY: guaranteed by the caller (the generated code passes arena slots of the right sizes).
-    let (call, x, out, residual) = unsafe {
-        let call = &*call;
-        let g = call.conv.geometry();
-        (
-            call,
-            std::slice::from_raw_parts(x, batch * g.in_len()),
-            std::slice::from_raw_parts_mut(out, batch * g.out_len()),
-            (!residual.is_null()).then(|| std::slice::from_raw_parts(residual, batch * g.out_len())),
-        )
-    };
-    let ep = Epilogue { bias: call.bias.as_deref(), residual, act: call.act };
-    call.conv.run(batch, x, &ep, out, call.par.threads(batch));
-}
-
-/// Runs `call` on `batch` samples from `x` into `out`.
-///
-/// # Safety
-/// As for [`conv`], with a live [`DenseCall`].
-unsafe extern "C" fn dense(call: *const DenseCall, x: *const f32, out: *mut f32, batch: usize) {
-    // SAFETY: guaranteed by the caller.
-    let (call, x, out) = unsafe {
-        let call = &*call;
-        (
-            call,
-            std::slice::from_raw_parts(x, batch * call.in_f),
-            std::slice::from_raw_parts_mut(out, batch * call.out_f),
-        )
-    };
-    call.dense.run(batch, x, call.bias.as_deref(), call.act, out, call.par.threads(batch));
+    pub x: usize,
+    pub out: usize,
 }
 
 /// A step prepared for [`reference`].
@@ -74,28 +42,73 @@ pub(super) struct RefCall {
     pub threads: usize,
 }
 
-/// Runs `call`'s step with its op's reference kernel on `batch` samples, reading and writing the
-/// arena slots `slots`.
+/// `batch` samples of arena slot `s` (`len` floats per sample), read-only.
 ///
 /// # Safety
-/// `call` must point to a live [`RefCall`] and `slots` to the arena's slot pointers, each slot
-/// holding `batch` samples of its size.
-unsafe extern "C" fn reference(call: *const RefCall, slots: *const *mut f32, batch: usize) {
-    // SAFETY: guaranteed by the caller; the memory plan never gives a step's output the slot of
-    // one of its operands, so the slices do not overlap.
+/// `slots` must hold the arena's slot pointers, slot `s` holding `batch * len` floats.
+unsafe fn input<'a>(slots: *const *mut f32, s: usize, len: usize) -> &'a [f32] {
+    unsafe { std::slice::from_raw_parts(*slots.add(s), len) }
+}
+
+/// As [`input`], writable.
+///
+/// # Safety
+/// As [`input`], and no other slice of that slot may be alive.
+unsafe fn output<'a>(slots: *const *mut f32, s: usize, len: usize) -> &'a mut [f32] {
+    unsafe { std::slice::from_raw_parts_mut(*slots.add(s), len) }
+}
+
+/// Runs the [`ConvCall`] at `call` on `batch` samples of its slots.
+///
+/// # Safety
+/// `call` must be the address of a live [`ConvCall`] and `slots` the arena's slot pointers at
+/// this batch (the memory plan never gives a step's output the slot of one of its operands).
+unsafe extern "C" fn conv(slots: *const *mut f32, _: *const *const f32, batch: usize, call: usize) {
+    // SAFETY: guaranteed by the caller.
     unsafe {
-        let call = &*call;
-        let step = &call.step;
-        let inputs: Vec<&[f32]> = (0..step.inputs.len())
-            .map(|i| std::slice::from_raw_parts(*slots.add(step.inputs[i]), step.input_len(i, batch)))
-            .collect();
-        let out = std::slice::from_raw_parts_mut(*slots.add(step.output), step.output_len(batch));
-        step.eval(batch, call.threads, &inputs, out);
+        let call = &*(call as *const ConvCall);
+        let g = call.conv.geometry();
+        let (x, out) = (input(slots, call.x, batch * g.in_len()), output(slots, call.out, batch * g.out_len()));
+        let residual = call.residual.map(|r| input(slots, r, batch * g.out_len()));
+        let ep = Epilogue { bias: call.bias.as_deref(), residual, act: call.act };
+        call.conv.run(batch, x, &ep, out, call.par.threads(batch));
     }
 }
 
-/// A generated task function: `(slots, inputs, batch, task)`.
-type Task = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usize);
+/// Runs the [`DenseCall`] at `call` on `batch` samples of its slots.
+///
+/// # Safety
+/// As for [`conv`], with a live [`DenseCall`].
+unsafe extern "C" fn dense(slots: *const *mut f32, _: *const *const f32, batch: usize, call: usize) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let call = &*(call as *const DenseCall);
+        let (x, out) = (input(slots, call.x, batch * call.in_f), output(slots, call.out, batch * call.out_f));
+        call.dense.run(batch, x, call.bias.as_deref(), call.act, out, call.par.threads(batch));
+    }
+}
+
+/// Runs the [`RefCall`] at `call`: its step's reference kernel on `batch` samples.
+///
+/// # Safety
+/// As for [`conv`], with a live [`RefCall`].
+unsafe extern "C" fn reference(slots: *const *mut f32, _: *const *const f32, batch: usize, call: usize) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let call = &*(call as *const RefCall);
+        let step = &call.step;
+        let inputs: Vec<&[f32]> =
+            (0..step.inputs.len()).map(|i| input(slots, step.inputs[i], step.input_len(i, batch))).collect();
+        step.eval(batch, call.threads, &inputs, output(slots, step.output, step.output_len(batch)));
+    }
+}
+
+/// The entry of a [`ConvCall`].
+pub(super) const CONV: Entry = conv;
+/// The entry of a [`DenseCall`].
+pub(super) const DENSE: Entry = dense;
+/// The entry of a [`RefCall`].
+pub(super) const REFERENCE: Entry = reference;
 
 /// Runs `task(slots, inputs, batch, t)` for `t` in `0..count` on `threads` threads, or on one
 /// when `batch < min_batch` (see [`Parallelism`]).
@@ -103,7 +116,7 @@ type Task = unsafe extern "C" fn(*const *mut f32, *const *const f32, usize, usiz
 /// # Safety
 /// `task` must be a generated function whose tasks write disjoint memory.
 unsafe extern "C" fn parallel(
-    task: Task,
+    task: Entry,
     slots: *const *mut f32,
     inputs: *const *const f32,
     batch: usize,
@@ -125,39 +138,24 @@ extern "C" fn expf(x: f32) -> f32 {
     x.exp()
 }
 
-/// Symbol of [`conv`].
-pub(super) const CONV: &str = "netc_jit_conv";
-/// Symbol of [`reference`].
-pub(super) const REFERENCE: &str = "netc_jit_reference";
-/// Symbol of [`dense`].
-pub(super) const DENSE: &str = "netc_jit_dense";
 /// Symbol of [`parallel`].
 pub(super) const PARALLEL: &str = "netc_jit_parallel";
 /// Symbol of [`expf`].
 pub(super) const EXPF: &str = "netc_jit_expf";
 
-/// Makes the shims visible to the JIT linker.
+/// Makes the functions generated code calls visible to the JIT linker.
 pub(super) fn register(builder: &mut JITBuilder) {
-    builder.symbol(CONV, conv as *const u8);
-    builder.symbol(DENSE, dense as *const u8);
-    builder.symbol(REFERENCE, reference as *const u8);
     builder.symbol(PARALLEL, parallel as *const u8);
     builder.symbol(EXPF, expf as *const u8);
 }
 
-/// The Cranelift signature of shim `name` under calling convention `sig` (a fresh signature).
+/// The Cranelift signature of import `name` under calling convention `sig` (a fresh signature).
 pub(super) fn signature(name: &str, mut sig: Signature) -> Signature {
     if name == EXPF {
         sig.params.push(AbiParam::new(F32));
         sig.returns.push(AbiParam::new(F32));
     } else {
-        let params = match name {
-            PARALLEL => 7,
-            CONV => 5,
-            REFERENCE => 3,
-            _ => 4,
-        };
-        sig.params.extend(vec![AbiParam::new(I64); params]);
+        sig.params.extend(vec![AbiParam::new(I64); 7]);
     }
     sig
 }
