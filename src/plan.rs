@@ -142,7 +142,7 @@ impl Plan {
                 .map(|w| weights.get(&w.name).cloned().unwrap_or_else(|| Tensor::zeros(&w.shape)))
                 .collect();
             plan.steps.push(Step {
-                path: node.path.clone(),
+                path: graph.path(n),
                 op: node.op.clone(),
                 inputs: operands.iter().map(|&s| slot_of[position(s)]).collect(),
                 in_shapes: operands.iter().map(|&s| graph.g[s].shape.clone()).collect(),

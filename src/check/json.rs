@@ -25,7 +25,7 @@ pub fn graph_json(graph: &Graph) -> Value {
                 .collect();
             json!({
                 "id": id(n),
-                "path": node.path,
+                "path": graph.path(n),
                 "op": node.op.name(),
                 "inputs": graph.inputs_of(n).into_iter().map(id).collect::<Vec<_>>(),
                 "shape": node.shape,

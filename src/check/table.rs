@@ -34,7 +34,7 @@ pub fn layer_table(graph: &Graph) -> Table {
             node.op.cost(&inputs, &node.shape)
         };
         rows.push(LayerRow {
-            path: node.path.clone(),
+            path: graph.path(n),
             op: node.op.name(),
             shape: node.shape.clone(),
             params: cost.params,

@@ -22,6 +22,8 @@ impl Graph {
             return;
         }
         let first = diags.len();
+        let labels: Vec<Label> =
+            self.calls_of(n).map(|(block, span)| Label { span, message: format!("in this `{block}`") }).collect();
         let node = &self.g[n];
         let name = node.op.name();
         let mut cx =
@@ -30,9 +32,7 @@ impl Graph {
         // An error in a block's body is reported where the block writes it; say which call
         // (innermost first) produced the failing instance.
         for d in &mut diags[first..] {
-            for (name, call) in node.calls.iter().rev() {
-                d.secondary.push(Label { span: *call, message: format!("in this `{name}`") });
-            }
+            d.secondary.extend(labels.iter().cloned());
         }
         self.g[n].shape = shape;
     }

@@ -20,8 +20,11 @@ use petgraph::visit::EdgeRef;
 #[derive(Clone, Debug)]
 pub struct Node {
     pub op: Op,
-    /// Stable dotted path such as `stage2.conv1`; weights are named `<path>.weight`.
-    pub path: String,
+    /// The layer's name in its scope (`conv1`, or its label); its path ([`Graph::path`]) is the
+    /// scope's followed by this.
+    pub name: String,
+    /// The scope (a block instance or a shortcut) the layer was made in; `None` at the top level.
+    pub scope: Option<ScopeId>,
     /// Where the operation was written.
     pub span: Span,
     /// For multi-input operations, where each operand comes from.
@@ -29,15 +32,26 @@ pub struct Node {
     pub skip: Option<SkipKind>,
     /// Per-sample output shape (empty when it could not be inferred).
     pub shape: Vec<usize>,
-    /// The block calls this node was expanded from, outermost first (empty outside blocks):
-    /// the block's name and where it was called.
-    pub calls: Vec<(String, Span)>,
 }
 
 impl Node {
-    pub fn new(op: Op, path: String, span: Span) -> Node {
-        Node { op, path, span, operands: Vec::new(), skip: None, shape: Vec::new(), calls: Vec::new() }
+    pub fn new(op: Op, name: String, scope: Option<ScopeId>, span: Span) -> Node {
+        Node { op, name, scope, span, operands: Vec::new(), skip: None, shape: Vec::new() }
     }
+}
+
+/// An index into [`Graph::scopes`].
+pub type ScopeId = u32;
+
+/// A scope of layer names: a block instance (`vgg2`) or a residual's shortcut (`shortcut1`),
+/// inside its parent. Nodes share them, so a node's memory does not grow with nesting depth.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// The scope's name in its parent: `vgg2`, `shortcut1`.
+    pub name: String,
+    pub parent: Option<ScopeId>,
+    /// For a block instance, the block's name and where it was called.
+    pub call: Option<(String, Span)>,
 }
 
 /// A named network output.
@@ -62,6 +76,8 @@ pub struct Graph {
     pub g: StableDiGraph<Node, usize>,
     pub inputs: Vec<NodeIndex>,
     pub outputs: Vec<Output>,
+    /// Every scope of the expansion; nodes point into it.
+    pub scopes: Vec<Scope>,
 }
 
 impl Graph {
@@ -112,11 +128,34 @@ impl Graph {
         if inputs.is_empty() || inputs.iter().any(Vec::is_empty) || node.shape.is_empty() {
             return Vec::new();
         }
+        let path = self.path(n);
         node.op
             .weights(&inputs)
             .into_iter()
-            .map(|w| Weight { name: format!("{}.{}", node.path, w.kind), shape: w.shape, init: w.init })
+            .map(|w| Weight { name: format!("{path}.{}", w.kind), shape: w.shape, init: w.init })
             .collect()
+    }
+
+    /// The scopes node `n` is in, innermost first.
+    fn scopes_of(&self, n: NodeIndex) -> impl Iterator<Item = &Scope> {
+        std::iter::successors(self.g[n].scope.map(|s| &self.scopes[s as usize]), |s| {
+            s.parent.map(|p| &self.scopes[p as usize])
+        })
+    }
+
+    /// The block calls node `n` was expanded from, innermost first: each block's name and where
+    /// it was called.
+    pub fn calls_of(&self, n: NodeIndex) -> impl Iterator<Item = (&str, Span)> {
+        self.scopes_of(n).filter_map(|s| s.call.as_ref().map(|(block, span)| (block.as_str(), *span)))
+    }
+
+    /// Node `n`'s stable dotted path, such as `stage2.conv1`: its scopes' names, then its own.
+    /// Weights are named `<path>.weight`.
+    pub fn path(&self, n: NodeIndex) -> String {
+        let mut names: Vec<&str> = self.scopes_of(n).map(|s| s.name.as_str()).collect();
+        names.reverse();
+        names.push(&self.g[n].name);
+        names.join(".")
     }
 
     pub fn is_output(&self, n: NodeIndex) -> bool {

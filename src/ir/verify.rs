@@ -29,20 +29,20 @@ impl Graph {
             let mut slots: Vec<usize> = self.g.edges_directed(n, Direction::Incoming).map(|e| *e.weight()).collect();
             slots.sort_unstable();
             if slots.iter().enumerate().any(|(i, &s)| i != s) {
-                return Err(format!("`{}`: operand positions {slots:?} are not 0..{}", node.path, slots.len()));
+                return Err(format!("`{}`: operand positions {slots:?} are not 0..{}", self.path(n), slots.len()));
             }
             let arity = node.op.operands();
             if !arity.contains(&slots.len()) {
                 return Err(format!(
                     "`{}` ({}) has {} operands, expected {arity:?}",
-                    node.path,
+                    self.path(n),
                     node.op.name(),
                     slots.len()
                 ));
             }
             let inputs = self.input_shapes(n);
             if node.shape.is_empty() || inputs.iter().any(Vec::is_empty) {
-                return Err(format!("`{}` has no checked shape", node.path));
+                return Err(format!("`{}` has no checked shape", self.path(n)));
             }
             let mut diags = Vec::new();
             let name = node.op.name();
@@ -59,7 +59,9 @@ impl Graph {
                 other => {
                     return Err(format!(
                         "`{}` ({}): shape {:?} but the shape rule gives {other:?} from {inputs:?}",
-                        node.path, name, node.shape
+                        self.path(n),
+                        name,
+                        node.shape
                     ));
                 }
             }

@@ -17,7 +17,7 @@ pub fn fold_batchnorm(graph: &mut Graph, weights: &mut Weights) -> bool {
         if sole_user(graph, conv) != Some(bn) {
             continue;
         }
-        let (cp, bp) = (graph.g[conv].path.clone(), graph.g[bn].path.clone());
+        let (cp, bp) = (graph.path(conv), graph.path(bn));
         let get = |w: &Weights, k: &str| w.get(&format!("{bp}.{k}")).map(|t| t.data.clone());
         let (Some(gamma), Some(beta), Some(mean), Some(var), Some(w)) = (
             get(weights, "weight"),

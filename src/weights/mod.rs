@@ -59,7 +59,7 @@ impl Weights {
                         continue;
                     }
                 }
-                first_span.get_or_insert((graph.g[n].span, graph.g[n].path.clone()));
+                first_span.get_or_insert((graph.g[n].span, graph.path(n)));
                 expected.insert(name);
             }
         }

@@ -145,7 +145,7 @@ impl<'p> Lowerer<'p> {
             }
         }
         // Defaults are evaluated in the block's own scope, so they may refer to earlier parameters.
-        let mut scope = Frame::new(String::new(), HashMap::new(), None);
+        let mut scope = Frame::new(None, HashMap::new(), None);
         for (i, p) in block.params.iter().enumerate() {
             if let Some(v) = values.get(&p.name.name) {
                 scope.params.insert(p.name.name.clone(), v.clone());

@@ -4,7 +4,7 @@ use super::eval::Value;
 use super::scope::{Frame, Tensor};
 use super::{Lowerer, MAX_CALL_DEPTH, MAX_REPEAT, a_or_an};
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{Op, Operand, SkipKind};
+use crate::ir::{Op, Operand, ScopeId, SkipKind};
 use crate::ops::sig::Value as Const;
 use crate::ops::{self, Add, Entry};
 use crate::syntax::ast::{self, Arg, Chain, Stage};
@@ -15,10 +15,13 @@ impl<'p> Lowerer<'p> {
     pub(super) fn chain(&mut self, chain: &Chain, frame: &mut Frame, implicit: Option<Tensor>) -> Option<Tensor> {
         let mut stages = chain.stages.iter();
         let first = stages.next()?;
+        if !self.spend(1, first.span()) {
+            return None;
+        }
         let mut cur = self.head(first, frame, implicit);
         let mut ok = cur.is_some() || head_is_failed_tensor(first, frame);
         for stage in stages {
-            if self.overflowed {
+            if self.overflowed || !self.spend(1, stage.span()) {
                 return None;
             }
             let next = self.stage(stage, frame, cur);
@@ -56,7 +59,7 @@ impl<'p> Lowerer<'p> {
                 _ => "this chain has no input: a top-level chain must start from a tensor".to_string(),
             };
             let first_input =
-                self.graph.inputs.first().map(|&n| self.graph.g[n].path.clone()).unwrap_or_else(|| "x".into());
+                self.graph.inputs.first().map(|&n| self.graph.g[n].name.clone()).unwrap_or_else(|| "x".into());
             self.diags.push(
                 Diagnostic::error(Code::NetworkInterface, msg, stage.span(), "nothing flows into this")
                     .with_help(format!("start the chain from a tensor: `{first_input} -> {}`", stage_hint(stage))),
@@ -107,6 +110,9 @@ impl<'p> Lowerer<'p> {
                 };
                 let mut t = cur;
                 for _ in 0..n {
+                    if !self.spend(1, count.span) {
+                        return None;
+                    }
                     t = self.chain(body, frame, t);
                     t?;
                 }
@@ -118,15 +124,15 @@ impl<'p> Lowerer<'p> {
                 let short = match shortcut {
                     Some(sc) => {
                         let name = frame.auto_name("shortcut");
-                        let prefix = format!("{}{}.", frame.prefix, name);
-                        let mut sub = Frame::new(prefix, frame.params.clone(), frame.input);
+                        let scope = self.scope(name, frame.scope, None);
+                        let mut sub = Frame::new(scope, frame.params.clone(), frame.input);
                         let t = self.chain(sc, &mut sub, Some(cur))?;
                         Tensor { node: t.node, span: sc.span }
                     }
                     None => cur,
                 };
                 let name = frame.auto_name("add");
-                let path = format!("{}{name}", frame.prefix);
+                let path = (frame.scope, name);
                 let operands = vec![Operand { span: short.span, name: None }, Operand { span: body.span, name: None }];
                 let skip = Some(SkipKind::Residual { has_shortcut: shortcut.is_some() });
                 let add = Op::Add(Add { relu: false });
@@ -174,10 +180,13 @@ impl<'p> Lowerer<'p> {
     }
 
     fn call(&mut self, call: &ast::Call, frame: &mut Frame, cur: Option<Tensor>) -> Option<Tensor> {
+        if !self.spend(1, call.span) {
+            return None;
+        }
         let label = self.layer_name(call, frame)?;
-        let path = format!("{}{}", frame.prefix, label);
         let args: &[Arg] = call.args.as_deref().unwrap_or(&[]);
         if let Some(b) = ops::builtin(&call.name.name) {
+            let path = (frame.scope, label);
             return self.builtin_call(b, call, args, frame, cur, path);
         }
         let Some(&block) = self.blocks.get(call.name.name.as_str()) else {
@@ -217,7 +226,8 @@ impl<'p> Lowerer<'p> {
         }
         let params = self.bind_block_args(block, call, args, frame)?;
         let cur = cur?;
-        let mut sub = Frame::new(format!("{path}."), params, Some(cur));
+        let scope = self.scope(label, frame.scope, Some((block.name.name.clone(), call.span)));
+        let mut sub = Frame::new(scope, params, Some(cur));
         self.stack.push((&block.name.name, call.span));
         Self::declare_lets(&mut sub, block.lets.iter());
         for l in &block.lets {
@@ -237,7 +247,7 @@ impl<'p> Lowerer<'p> {
         args: &[Arg],
         frame: &mut Frame,
         cur: Option<Tensor>,
-        path: String,
+        path: (Option<ScopeId>, String),
     ) -> Option<Tensor> {
         let sig = entry.sig;
         let matched = self.builtin_args(sig, call, args, frame, cur)?;

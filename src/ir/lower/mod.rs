@@ -16,7 +16,7 @@ mod normalize;
 mod scope;
 mod suggest;
 
-use super::{Graph, Node, Op, Operand, Output, SkipKind};
+use super::{Graph, Node, Op, Operand, Output, ScopeId, SkipKind};
 use crate::diag::{Code, Diagnostic};
 use crate::ops::Input;
 use crate::ops::sig::MAX_DIM;
@@ -40,6 +40,9 @@ pub const MAX_NODES: usize = 1_000_000;
 pub const MAX_REPEAT: i64 = 100_000;
 /// Deepest nesting of block calls.
 pub const MAX_CALL_DEPTH: usize = 128;
+/// Most expansion work (stages lowered, block calls, repeat iterations, layers made): about
+/// a second of lowering.
+pub const MAX_WORK: u64 = 5_000_000;
 
 struct Lowerer<'p> {
     blocks: HashMap<&'p str, &'p BlockDef>,
@@ -49,6 +52,9 @@ struct Lowerer<'p> {
     shape_diags: Vec<Diagnostic>,
     /// Blocks being expanded, innermost last: detects recursion.
     stack: Vec<(&'p str, Span)>,
+    /// Work done expanding (stages, calls, repeat iterations, layers), bounded by [`MAX_WORK`]
+    /// so that no program expands for long, whatever it is made of.
+    work: u64,
     overflowed: bool,
     /// Imported files that failed to load (their blocks are missing).
     unloaded: &'p [String],
@@ -62,6 +68,7 @@ pub fn lower(program: &Program, options: &LowerOptions) -> (Graph, Vec<Diagnosti
         diags: Vec::new(),
         shape_diags: Vec::new(),
         stack: Vec::new(),
+        work: 0,
         overflowed: false,
         unloaded: &program.unloaded,
     };
@@ -82,8 +89,33 @@ fn dedup(diags: &mut Vec<Diagnostic>) {
 }
 
 impl<'p> Lowerer<'p> {
+    /// Counts `units` of expansion work done at `span`; false (after reporting it once) when the
+    /// program has expanded too long, after which lowering stops.
+    fn spend(&mut self, units: u64, span: Span) -> bool {
+        self.work += units;
+        if self.work <= MAX_WORK {
+            return true;
+        }
+        if !self.overflowed {
+            self.overflowed = true;
+            self.diags.push(
+                Diagnostic::error(
+                    Code::TooLarge,
+                    format!("the network takes more than {MAX_WORK} steps to expand"),
+                    span,
+                    "limit reached while expanding this",
+                )
+                .with_note(
+                    "every stage, block call, `repeat` iteration and layer counts, whether or not it makes a layer",
+                )
+                .with_help("lower the `repeat` counts, or call fewer nested blocks"),
+            );
+        }
+        false
+    }
+
     fn top_level(&mut self, main: &'p ast::File, program: &Program, options: &LowerOptions) {
-        let mut frame = Frame::new(String::new(), HashMap::new(), None);
+        let mut frame = Frame::new(None, HashMap::new(), None);
         let input_decls: Vec<&ast::InputDecl> =
             main.items.iter().filter_map(|i| if let Item::Input(d) = i { Some(d) } else { None }).collect();
         if input_decls.len() != 1 && options.input_shape.is_some() {
@@ -179,7 +211,7 @@ impl<'p> Lowerer<'p> {
         let normalize = decl.normalize.as_ref().and_then(|(args, _)| self.normalize(args, dims[0]));
         let path = decl.name.name.clone();
         let op = Op::Input(Input { name: path.clone(), dims, normalize });
-        let node = self.graph.add(Node::new(op, path, decl.span), &[]);
+        let node = self.graph.add(Node::new(op, path, None, decl.span), &[]);
         self.graph.infer_shape(node, &mut self.shape_diags);
         self.graph.inputs.push(node);
         self.bind(frame, &decl.name, Some(Tensor { node, span: decl.span }), decl.span);
@@ -191,12 +223,15 @@ impl<'p> Lowerer<'p> {
     fn new_node(
         &mut self,
         op: Op,
-        path: String,
+        (scope, name): (Option<ScopeId>, String),
         span: Span,
         inputs: &[NodeIndex],
         operands: Vec<Operand>,
         skip: Option<SkipKind>,
     ) -> Option<NodeIndex> {
+        if !self.spend(1, span) {
+            return None;
+        }
         if self.graph.g.node_count() >= MAX_NODES {
             if !self.overflowed {
                 self.overflowed = true;
@@ -212,8 +247,7 @@ impl<'p> Lowerer<'p> {
             }
             return None;
         }
-        let mut node = Node::new(op, path, span);
-        node.calls = self.stack.iter().map(|&(name, call)| (name.to_string(), call)).collect();
+        let mut node = Node::new(op, name, scope, span);
         (node.operands, node.skip) = (operands, skip);
         let n = self.graph.add(node, inputs);
         self.graph.infer_shape(n, &mut self.shape_diags);

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 impl<'p> Lowerer<'p> {
     pub(super) fn normalize(&mut self, args: &[Arg], channels: usize) -> Option<Normalize> {
-        let frame = Frame::new(String::new(), HashMap::new(), None);
+        let frame = Frame::new(None, HashMap::new(), None);
         let mut out = Normalize { scale: 1.0, mean: vec![0.0; channels], std: vec![1.0; channels] };
         let mut ok = true;
         for a in args {

@@ -4,6 +4,7 @@
 use super::Lowerer;
 use super::eval::Value;
 use crate::diag::{Code, Diagnostic};
+use crate::ir::{Scope, ScopeId};
 use crate::ops;
 use crate::source::Span;
 use crate::syntax::ast;
@@ -31,7 +32,8 @@ pub(super) struct Frame {
     pub tensors: HashMap<String, TensorVar>,
     /// Names bound in the order written, for the unused-tensor warning.
     order: Vec<String>,
-    pub prefix: String,
+    /// Where the scope's layers go: `None` at the top level.
+    pub scope: Option<ScopeId>,
     counters: HashMap<String, usize>,
     /// Layer names taken in this scope, with the span of the `as` label that chose each one
     /// (`None` for automatic names). Names become weight names, so they must be unique.
@@ -43,12 +45,12 @@ pub(super) struct Frame {
 }
 
 impl Frame {
-    pub fn new(prefix: String, params: HashMap<String, Value>, input: Option<Tensor>) -> Frame {
+    pub fn new(scope: Option<ScopeId>, params: HashMap<String, Value>, input: Option<Tensor>) -> Frame {
         Frame {
             params,
             tensors: HashMap::new(),
             order: Vec::new(),
-            prefix,
+            scope,
             counters: HashMap::new(),
             names: HashMap::new(),
             input,
@@ -71,6 +73,19 @@ impl Frame {
 }
 
 impl<'p> Lowerer<'p> {
+    /// A new scope `name` in `parent`: a block instance (`call` is its block and call) or a
+    /// shortcut.
+    pub(super) fn scope(
+        &mut self,
+        name: String,
+        parent: Option<ScopeId>,
+        call: Option<(String, Span)>,
+    ) -> Option<ScopeId> {
+        let id = self.graph.scopes.len() as ScopeId;
+        self.graph.scopes.push(Scope { name, parent, call });
+        Some(id)
+    }
+
     pub(super) fn bind(&mut self, frame: &mut Frame, name: &ast::Ident, tensor: Option<Tensor>, def_span: Span) {
         if name.name == "in" {
             self.diags.push(
