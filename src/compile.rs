@@ -22,7 +22,7 @@ impl Compilation {
 /// Checks `source` (named `name`; imports resolve relative to `dir`).
 pub fn compile_source(name: &str, source: String, dir: &Path, options: &LowerOptions) -> Compilation {
     let mut sources = SourceMap::new();
-    let (program, mut diagnostics) = load_program(&mut sources, name, source, dir);
+    let (program, mut diagnostics) = load_program(&mut sources, name, source, dir, &options.import_dirs);
     let (graph, lower_diags) = ir::lower(&program, options);
     diagnostics.extend(lower_diags);
     if cfg!(any(debug_assertions, feature = "verify"))
@@ -45,9 +45,9 @@ pub fn compile_source(name: &str, source: String, dir: &Path, options: &LowerOpt
     Compilation { sources, graph, diagnostics }
 }
 
-/// Reads and checks a `.net` file.
-pub fn compile_file(path: &Path, options: &LowerOptions) -> std::io::Result<Compilation> {
-    let source = std::fs::read_to_string(path)?;
+/// Reads and checks a `.net` file; the error says why it cannot be read.
+pub fn compile_file(path: &Path, options: &LowerOptions) -> Result<Compilation, String> {
+    let source = crate::syntax::read_source(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     Ok(compile_source(&path.display().to_string(), source, dir, options))
 }

@@ -34,7 +34,8 @@ fn passes_preserve_every_example_output() {
         }
         let dims = c.graph.g[c.graph.inputs[0]].shape.clone();
         let c = if dims[1] > 64 {
-            compile_file(path, &LowerOptions { input_shape: Some(vec![dims[0], 64, 64]) }).unwrap()
+            compile_file(path, &LowerOptions { input_shape: Some(vec![dims[0], 64, 64]), ..Default::default() })
+                .unwrap()
         } else {
             c
         };

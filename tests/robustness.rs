@@ -329,11 +329,12 @@ fn blocks_nested_100_deep() {
     let (n, diags, table) = c;
     assert_eq!(n, 0, "{diags}");
     assert_eq!(table.rows.len(), 1 + 1 + 99, "input, the innermost conv and one relu per level");
-    // Paths nest one level per block instance: b991.b981. ... .b01.conv1
+    // Paths nest one level per block instance: b99_1.b98_1. ... .b0_1.conv1 (a callee whose name
+    // ends in a digit gets an `_` before its counter).
     let conv = &table.rows[1];
     assert_eq!(conv.op, "conv");
     assert_eq!(conv.path.split('.').count(), 101);
-    assert!(conv.path.starts_with("b991.b981.") && conv.path.ends_with(".b01.conv1"), "{}", conv.path);
+    assert!(conv.path.starts_with("b99_1.b98_1.") && conv.path.ends_with(".b0_1.conv1"), "{}", conv.path);
 }
 
 #[test]

@@ -40,7 +40,7 @@ pub fn check_relative(path: &Path) -> (Compilation, String) {
         .find(|w| w[0] == "--input-shape")
         .map(|w| w[1].split('x').map(|d| d.parse().expect("a shape such as 3x64x64")).collect());
     let dir = Path::new(&rel).parent().unwrap_or(Path::new(".")).to_path_buf();
-    let c = compile_source(&rel, source, &dir, &LowerOptions { input_shape });
+    let c = compile_source(&rel, source, &dir, &LowerOptions { input_shape, ..Default::default() });
     (c, text)
 }
 

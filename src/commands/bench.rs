@@ -5,6 +5,7 @@ use super::{FAILURE, Format, SUCCESS, Streams, compile, default_threads, parse_s
 use crate::backend::BackendKind;
 use crate::bench::{self, BenchResult, Budget};
 use crate::check::{human_flops, layer_table};
+use crate::ir::LowerOptions;
 use crate::run::prepare;
 use crate::weights::Weights;
 use clap::ValueEnum;
@@ -34,11 +35,15 @@ pub struct BenchArgs {
     pub profile: bool,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+    /// Also allow imports from this folder (besides the file's own folder and its subfolders).
+    #[arg(long = "import-dir", value_name = "DIR")]
+    pub import_dirs: Vec<PathBuf>,
 }
 
 pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
     let batch = a.batch;
-    let c = match compile(&a.file, a.input_shape.clone(), s) {
+    let options = LowerOptions { input_shape: a.input_shape.clone(), import_dirs: a.import_dirs.clone() };
+    let c = match compile(&a.file, &options, s) {
         Ok(c) => c,
         Err(code) => return code,
     };

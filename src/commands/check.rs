@@ -4,6 +4,7 @@ use super::{FAILURE, Format, SUCCESS, Streams, compile, parse_shape};
 use crate::check::{graph_json, layer_table};
 use crate::compile::Compilation;
 use crate::diag;
+use crate::ir::LowerOptions;
 use crate::run::prepare;
 use crate::weights::Weights;
 use std::path::PathBuf;
@@ -22,10 +23,14 @@ pub struct CheckArgs {
     /// Show the optimized IR (after fusion and folding) and its memory plan instead.
     #[arg(long)]
     pub opt: bool,
+    /// Also allow imports from this folder (besides the file's own folder and its subfolders).
+    #[arg(long = "import-dir", value_name = "DIR")]
+    pub import_dirs: Vec<PathBuf>,
 }
 
 pub(super) fn check(a: &CheckArgs, s: &mut Streams) -> u8 {
-    let c = match compile(&a.file, a.input_shape.clone(), s) {
+    let options = LowerOptions { input_shape: a.input_shape.clone(), import_dirs: a.import_dirs.clone() };
+    let c = match compile(&a.file, &options, s) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -106,9 +106,8 @@ where
 }
 
 /// Reads and checks `file`, or reports why it cannot be read.
-fn compile(file: &Path, input_shape: Option<Vec<usize>>, streams: &mut Streams) -> Result<Compilation, u8> {
-    compile_file(file, &LowerOptions { input_shape })
-        .map_err(|e| streams.io_error(format!("cannot read `{}`: {e}", file.display())))
+fn compile(file: &Path, options: &LowerOptions, streams: &mut Streams) -> Result<Compilation, u8> {
+    compile_file(file, options).map_err(|e| streams.io_error(format!("cannot read `{}`: {e}", file.display())))
 }
 
 /// Parses `3x224x224` (or `3,224,224`).

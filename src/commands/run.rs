@@ -3,7 +3,7 @@
 use super::{FAILURE, SUCCESS, Streams, compile, default_threads};
 use crate::backend::BackendKind;
 use crate::io;
-use crate::ir::Normalize;
+use crate::ir::{LowerOptions, Normalize};
 use crate::run::{self, Classes};
 use crate::tensor::fmt_dims;
 use std::path::PathBuf;
@@ -48,10 +48,14 @@ pub struct RunArgs {
     /// The back end.
     #[arg(long, value_enum, default_value = "jit")]
     pub backend: BackendKind,
+    /// Also allow imports from this folder (besides the file's own folder and its subfolders).
+    #[arg(long = "import-dir", value_name = "DIR")]
+    pub import_dirs: Vec<PathBuf>,
 }
 
 pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
-    let mut c = match compile(&a.file, None, s) {
+    let options = LowerOptions { input_shape: None, import_dirs: a.import_dirs.clone() };
+    let mut c = match compile(&a.file, &options, s) {
         Ok(c) => c,
         Err(code) => return code,
     };

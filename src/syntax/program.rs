@@ -21,9 +21,39 @@ pub struct Program {
     pub unloaded: Vec<String>,
 }
 
+/// Largest source file netc reads, the main file or an import (a `.net` file of this size is
+/// already hundreds of thousands of layers).
+pub const MAX_SOURCE_BYTES: u64 = 4 << 20;
+
+/// Reads a source file: a regular file (not a device or a pipe, which could be read forever) of
+/// at most [`MAX_SOURCE_BYTES`] of UTF-8 text. The error says why not, to follow "cannot read
+/// `FILE`: ".
+pub fn read_source(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".to_string());
+    }
+    let too_large =
+        |n: u64| format!("it has {n} bytes, more than the {MAX_SOURCE_BYTES} netc reads from a source file");
+    if meta.len() > MAX_SOURCE_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    // The file may grow while it is read: never take more than the limit.
+    file.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("it is not UTF-8 text (byte {} is not)", e.utf8_error().valid_up_to()))
+}
+
 /// Files being loaded (an import of one of these is a cycle) and files already loaded.
 #[derive(Default)]
 struct Seen {
+    /// The folders imports may come from (canonical): the main file's and the allowed ones.
+    roots: Vec<PathBuf>,
     in_progress: HashSet<PathBuf>,
     done: HashSet<PathBuf>,
     /// The chain of imports being loaded, outermost first: each file, its name as shown in
@@ -34,13 +64,15 @@ struct Seen {
 /// Imports nested deeper than this are reported rather than followed.
 const MAX_IMPORT_DEPTH: usize = 32;
 
-/// Loads `main_source` (named `main_name`, resolving imports relative to `main_dir`).
-/// Files that fail to parse are skipped after reporting, so independent errors still surface.
+/// Loads `main_source` (named `main_name`, resolving imports relative to `main_dir`). Imports
+/// must be in `main_dir` (or below it) or in one of `import_dirs`. Files that fail to parse are
+/// skipped after reporting, so independent errors still surface.
 pub fn load_program(
     sources: &mut SourceMap,
     main_name: &str,
     main_source: String,
     main_dir: &Path,
+    import_dirs: &[PathBuf],
 ) -> (Program, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut program = Program::default();
@@ -52,6 +84,11 @@ pub fn load_program(
     let main = sources.add(main_name, main_source);
     program.main = main;
     let mut seen = Seen::default();
+    let main_dir = if main_dir.as_os_str().is_empty() { Path::new(".") } else { main_dir };
+    seen.roots = std::iter::once(main_dir)
+        .chain(import_dirs.iter().map(PathBuf::as_path))
+        .filter_map(|d| d.canonicalize().ok())
+        .collect();
     if let Ok(p) = Path::new(main_name).canonicalize() {
         seen.in_progress.insert(p.clone());
         seen.chain.push((p, main_name.to_string(), None));
@@ -147,6 +184,23 @@ fn open_checked(
             return Err(());
         }
     };
+    if !seen.roots.iter().any(|root| canonical.starts_with(root)) {
+        let folder = canonical.parent().unwrap_or(&canonical).display().to_string();
+        let roots: Vec<String> = seen.roots.iter().map(|r| format!("`{}`", r.display())).collect();
+        diags.push(
+            Diagnostic::error(
+                Code::Import,
+                format!("cannot import `{path}`: it is outside the project folder"),
+                span,
+                "imported here",
+            )
+            .with_note(format!("`{path}` is {}; imports may come from {}", canonical.display(), roots.join(", ")))
+            .with_help(format!(
+                "imports are confined to the folder of the file being checked and its subfolders: move the file there, or allow its folder with `--import-dir {folder}`"
+            )),
+        );
+        return Err(());
+    }
     if seen.done.contains(&canonical) {
         return Ok(None);
     }
@@ -154,14 +208,14 @@ fn open_checked(
         diags.push(cycle(&seen.chain, &canonical, path, span));
         return Ok(None);
     }
-    match std::fs::read_to_string(&canonical) {
+    match read_source(&canonical) {
         Ok(text) => {
             let id = sources.add(full.display().to_string(), text);
             Ok(Some((id, canonical)))
         }
         Err(e) => {
             seen.in_progress.remove(&canonical);
-            diags.push(Diagnostic::error(Code::Import, format!("cannot read `{path}`: {e}"), span, "imported here"));
+            diags.push(Diagnostic::error(Code::Import, format!("cannot import `{path}`: {e}"), span, "imported here"));
             Err(())
         }
     }

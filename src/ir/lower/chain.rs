@@ -7,6 +7,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::ir::{Op, Operand, ScopeId, SkipKind};
 use crate::ops::sig::Value as Const;
 use crate::ops::{self, Add, Entry};
+use crate::source::Span;
 use crate::syntax::ast::{self, Arg, Chain, Stage};
 use petgraph::stable_graph::NodeIndex;
 
@@ -19,20 +20,33 @@ impl<'p> Lowerer<'p> {
             return None;
         }
         let mut cur = self.head(first, frame, implicit);
-        let mut ok = cur.is_some() || head_is_failed_tensor(first, frame);
         for stage in stages {
             if self.overflowed || !self.spend(1, stage.span()) {
                 return None;
             }
-            let next = self.stage(stage, frame, cur);
-            if ok && cur.is_some() {
-                cur = next;
-            } else {
-                cur = None;
-            }
-            ok = ok && cur.is_some();
+            cur = match cur {
+                Some(t) => self.stage(stage, frame, Some(t)),
+                // An earlier stage failed: this one is still lowered, from a placeholder, for
+                // errors of its own (its arguments, the body of a block it calls); its result is
+                // dropped, and nothing it makes has a shape, so it reports no follow-up error.
+                None => {
+                    let placeholder = self.placeholder();
+                    self.stage(stage, frame, Some(placeholder));
+                    None
+                }
+            };
         }
         cur
+    }
+
+    /// The tensor that stands for a failed one while the rest of a chain is lowered for its own
+    /// errors: a node without a shape, made once.
+    fn placeholder(&mut self) -> Tensor {
+        let node = *self.placeholder.get_or_insert_with(|| {
+            let op = Op::Identity(crate::ops::Identity {});
+            self.graph.add(crate::ir::Node::new(op, "<failed>".into(), None, Span::default()), &[])
+        });
+        Tensor { node, span: Span::default() }
     }
 
     /// The first stage of a chain: a tensor name, `in`, a multi-input op, or a layer applied to `implicit`.
@@ -108,6 +122,8 @@ impl<'p> Lowerer<'p> {
                     }
                     None => return None,
                 };
+                // From the placeholder, one iteration shows the body's errors.
+                let n = if cur.is_some_and(|t| Some(t.node) == self.placeholder) { n.min(1) } else { n };
                 let mut t = cur;
                 for _ in 0..n {
                     if !self.spend(1, count.span) {
@@ -123,7 +139,7 @@ impl<'p> Lowerer<'p> {
                 let body_out = self.chain(body, frame, Some(cur))?;
                 let short = match shortcut {
                     Some(sc) => {
-                        let name = frame.auto_name("shortcut");
+                        let name = self.auto_name(frame, "shortcut", *keyword)?;
                         let scope = self.scope(name, frame.scope, None);
                         let mut sub = Frame::new(scope, frame.params.clone(), frame.input);
                         let t = self.chain(sc, &mut sub, Some(cur))?;
@@ -131,7 +147,7 @@ impl<'p> Lowerer<'p> {
                     }
                     None => cur,
                 };
-                let name = frame.auto_name("add");
+                let name = self.auto_name(frame, "add", *keyword)?;
                 let path = (frame.scope, name);
                 let operands = vec![Operand { span: short.span, name: None }, Operand { span: body.span, name: None }];
                 let skip = Some(SkipKind::Residual { has_shortcut: shortcut.is_some() });
@@ -142,10 +158,30 @@ impl<'p> Lowerer<'p> {
         }
     }
 
+    /// The next automatic name of `callee` in `frame` (for a layer written at `span`), or `None`
+    /// after reporting the earlier label that took it.
+    fn auto_name(&mut self, frame: &mut Frame, callee: &str, span: Span) -> Option<String> {
+        let (name, label) = match frame.auto_name(callee) {
+            Ok(name) => return Some(name),
+            Err(taken) => taken,
+        };
+        self.diags.push(
+            Diagnostic::error(
+                Code::Duplicate,
+                format!("the label `{name}` is the automatic name of a later layer"),
+                label,
+                "label given here",
+            )
+            .with_label(span, format!("this `{callee}` is automatically named `{name}`"))
+            .with_help("layer names become weight names and must be unique in their block; choose another label, e.g. one without a number at the end"),
+        );
+        None
+    }
+
     /// The name a call's layer gets in its scope: its label, checked for clashes, or the next
     /// automatic name.
     fn layer_name(&mut self, call: &ast::Call, frame: &mut Frame) -> Option<String> {
-        let Some(l) = &call.label else { return Some(frame.auto_name(&call.name.name)) };
+        let Some(l) = &call.label else { return self.auto_name(frame, &call.name.name, call.span) };
         match frame.names.insert(l.name.clone(), Some(l.span)) {
             None => Some(l.name.clone()),
             Some(Some(prev)) => {
@@ -276,10 +312,6 @@ impl<'p> Lowerer<'p> {
         let node = self.new_node(op, path, call.span, &inputs, matched.operands, skip)?;
         Some(Tensor { node, span: call.span })
     }
-}
-
-fn head_is_failed_tensor(first: &Stage, frame: &Frame) -> bool {
-    matches!(first, Stage::Call(c) if c.args.is_none() && frame.tensors.contains_key(&c.name.name))
 }
 
 /// A short rendering of a stage for help texts: `conv(...)`.

@@ -27,11 +27,13 @@ use petgraph::stable_graph::NodeIndex;
 use scope::{Frame, Tensor};
 use std::collections::HashMap;
 
-/// Options that change how a program is lowered.
+/// Options that change how a program is loaded and lowered.
 #[derive(Clone, Debug, Default)]
 pub struct LowerOptions {
     /// Replaces the declared shape of the (single) input: `--input-shape 3x64x64`.
     pub input_shape: Option<Vec<usize>>,
+    /// Folders imports may come from besides the main file's: `--import-dir DIR`.
+    pub import_dirs: Vec<std::path::PathBuf>,
 }
 
 /// Most IR nodes a network may expand to.
@@ -55,6 +57,8 @@ struct Lowerer<'p> {
     /// Work done expanding (stages, calls, repeat iterations, layers), bounded by [`MAX_WORK`]
     /// so that no program expands for long, whatever it is made of.
     work: u64,
+    /// The placeholder node that stands for failed tensors (see `chain`), once made.
+    placeholder: Option<NodeIndex>,
     overflowed: bool,
     /// Imported files that failed to load (their blocks are missing).
     unloaded: &'p [String],
@@ -69,6 +73,7 @@ pub fn lower(program: &Program, options: &LowerOptions) -> (Graph, Vec<Diagnosti
         shape_diags: Vec::new(),
         stack: Vec::new(),
         work: 0,
+        placeholder: None,
         overflowed: false,
         unloaded: &program.unloaded,
     };

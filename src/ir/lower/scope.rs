@@ -58,16 +58,17 @@ impl Frame {
         }
     }
 
-    /// The next automatic name for `callee` in this scope that no layer has yet: `conv1`, `conv2`, ...
-    pub fn auto_name(&mut self, callee: &str) -> String {
+    /// The automatic name of `callee`'s next call in this scope: `conv1`, `conv2`, ..., with an
+    /// `_` before the count when the callee's name ends in a digit (`relu6_1`), so that automatic
+    /// names never collide. `Err` with the name and the span of the earlier label that took it.
+    pub fn auto_name(&mut self, callee: &str) -> Result<String, (String, Span)> {
         let n = self.counters.entry(callee.to_string()).or_insert(0);
-        loop {
-            *n += 1;
-            let name = format!("{callee}{n}");
-            if !self.names.contains_key(&name) {
-                self.names.insert(name.clone(), None);
-                return name;
-            }
+        *n += 1;
+        let sep = if callee.ends_with(|c: char| c.is_ascii_digit()) { "_" } else { "" };
+        let name = format!("{callee}{sep}{n}");
+        match self.names.insert(name.clone(), None) {
+            Some(Some(label)) => Err((name, label)),
+            _ => Ok(name),
         }
     }
 }
