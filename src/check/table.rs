@@ -41,8 +41,8 @@ pub fn layer_table(graph: &Graph) -> Table {
             flops: cost.flops,
         });
     }
-    let total_params = rows.iter().map(|r| r.params).sum();
-    let total_flops = rows.iter().map(|r| r.flops).sum();
+    let total_params = rows.iter().fold(0u64, |t, r| t.saturating_add(r.params));
+    let total_flops = rows.iter().fold(0u64, |t, r| t.saturating_add(r.flops));
     Table { rows, total_params, total_flops }
 }
 
@@ -90,26 +90,35 @@ impl Table {
                 ]
             })
             .collect();
-        let mut width = header.map(str::len);
+        // Widths in characters, padded by hand: names may be non-ASCII, and a column may be
+        // wider than `format!`'s width arguments allow.
+        let chars = |s: &str| s.chars().count();
+        let mut width = header.map(chars);
         for c in &cells {
             for (w, s) in width.iter_mut().zip(c) {
-                *w = (*w).max(s.len());
+                *w = (*w).max(chars(s));
             }
         }
         let line = |c: &[String; 5]| {
-            format!(
-                "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:>w4$}\n",
-                c[0],
-                c[1],
-                c[2],
-                c[3],
-                c[4],
-                w0 = width[0],
-                w1 = width[1],
-                w2 = width[2],
-                w3 = width[3],
-                w4 = width[4]
-            )
+            let mut out = String::new();
+            for (i, (s, w)) in c.iter().zip(width).enumerate() {
+                let pad = " ".repeat(w - chars(s));
+                let right_aligned = i >= 3;
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                if right_aligned {
+                    out.push_str(&pad);
+                    out.push_str(s);
+                } else {
+                    out.push_str(s);
+                    if i + 1 < c.len() {
+                        out.push_str(&pad);
+                    }
+                }
+            }
+            out.push('\n');
+            out
         };
         let mut out = line(&header.map(String::from));
         out.push_str(&format!("{}\n", "-".repeat(width.iter().sum::<usize>() + 8)));

@@ -28,7 +28,12 @@ impl Graph {
         let name = node.op.name();
         let mut cx =
             ShapeCx { inputs: &inputs, span: node.span, op: &name, operands: &node.operands, skip: node.skip, diags };
-        let shape = node.op.infer(&mut cx).and_then(|s| within_limit(s, node.span, diags)).unwrap_or_default();
+        let shape = node
+            .op
+            .infer(&mut cx)
+            .and_then(|s| within_limit(s, node.span, diags))
+            .filter(|_| weights_within_limit(node, &inputs, diags))
+            .unwrap_or_default();
         // An error in a block's body is reported where the block writes it; say which call
         // (innermost first) produced the failing instance.
         for d in &mut diags[first..] {
@@ -36,6 +41,29 @@ impl Graph {
         }
         self.g[n].shape = shape;
     }
+}
+
+/// Whether each weight tensor of `node` has at most [`MAX_ELEMENTS`] elements (E0013 if not).
+fn weights_within_limit(node: &super::Node, inputs: &[Vec<usize>], diags: &mut Vec<Diagnostic>) -> bool {
+    for w in node.op.weights(inputs) {
+        let elements: u64 =
+            w.shape.iter().map(|&d| d as u64).try_fold(1u64, |a, d| a.checked_mul(d)).unwrap_or(u64::MAX);
+        if elements > MAX_ELEMENTS {
+            diags.push(
+                Diagnostic::error(
+                    Code::TooLarge,
+                    format!("`{}` of shape {} has {elements} parameters", w.kind, fmt_shape(&w.shape)),
+                    node.span,
+                    "too many parameters",
+                )
+                .with_help(format!(
+                    "netc accepts at most {MAX_ELEMENTS} parameters per weight tensor; reduce channels or pool before this layer"
+                )),
+            );
+            return false;
+        }
+    }
+    true
 }
 
 /// `shape`, unless one sample of it has more than [`MAX_ELEMENTS`] elements (E0013).

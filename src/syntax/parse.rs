@@ -35,6 +35,9 @@ const MAX_NESTING: usize = 64;
 /// and evaluating or dropping it recursively would otherwise exhaust the stack.
 const MAX_OPERATORS: usize = 256;
 
+/// Longest name (or number) accepted: names become layer paths and weight names.
+pub const MAX_NAME_CHARS: usize = 255;
+
 /// Parses one source file. On a syntax error, returns the single E0001 diagnostic for it.
 pub fn parse_file(file: FileId, src: &str) -> Result<File, Box<Diagnostic>> {
     check_nesting(file, src)?;
@@ -51,7 +54,26 @@ fn check_nesting(file: FileId, src: &str) -> Result<(), Box<Diagnostic>> {
     let mut depth = 0usize;
     // Operators of the expression being read, per open bracket (the file level first).
     let mut operators: Vec<usize> = vec![0];
+    // Where the word being read started, and its length in characters.
+    let mut word: Option<(usize, usize)> = None;
     for (i, ch) in trivia::code_chars(src) {
+        if ch.is_alphanumeric() || ch == '_' {
+            let (start, len) = word.get_or_insert((i, 0));
+            *len += 1;
+            if *len > MAX_NAME_CHARS {
+                return Err(Box::new(
+                    Diagnostic::error(
+                        Code::Syntax,
+                        format!("a name longer than {MAX_NAME_CHARS} characters"),
+                        Span::new(file, *start..i + ch.len_utf8()),
+                        "name too long",
+                    )
+                    .with_help("names become layer paths and weight names: use a shorter one"),
+                ));
+            }
+        } else {
+            word = None;
+        }
         match ch {
             '(' | '[' | '{' => {
                 depth += 1;
@@ -121,14 +143,28 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
         InputLocation::Span((s, _)) => s,
     };
     let mut expected: Vec<String> = Vec::new();
+    // Whether the error is at the start of a word (not inside a name or number being read).
+    let word_start = !src[..pos.min(src.len())].ends_with(|c: char| c.is_alphanumeric() || c == '_');
     if let Some(attempts) = e.parse_attempts() {
         for t in attempts.expected_tokens() {
-            // Character ranges and single identifier characters come from inside `ident` and
-            // `number`; the rule words below say the same thing in words.
+            // Character ranges, single identifier characters and pest's built-in character
+            // classes (XID_START, XID_CONTINUE) come from inside `ident` and `number`: at the
+            // start of a word they are said in words, inside one they say nothing useful.
             let s = t.to_string();
-            let inside_word =
-                s.contains("..") || (s.chars().count() == 1 && s.chars().all(|c| c.is_alphanumeric() || c == '_'));
+            let inside_word = s == "BUILTIN_RULE"
+                || s.contains("..")
+                || (s.chars().count() == 1 && s.chars().all(|c| c.is_alphanumeric() || c == '_'));
             if inside_word {
+                let words = if s == "BUILTIN_RULE" || s.contains("a..") || s.contains("A..") {
+                    "a name"
+                } else if s.contains("0..") {
+                    "a number"
+                } else {
+                    continue;
+                };
+                if word_start && !expected.iter().any(|x| x == words) {
+                    expected.push(words.to_string());
+                }
                 continue;
             }
             if !s.trim().is_empty() && !expected.iter().any(|x| x == &format!("`{s}`")) {
@@ -186,7 +222,15 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
         format!("expected {expected_text}"),
     );
     let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-    if expected.iter().any(|x| x == "a name") && KEYWORDS.contains(&word.as_str()) {
+    let next = rest.chars().next();
+    if let Some(help) = next.and_then(lookalike) {
+        d.message =
+            format!("unexpected character `{}` (U+{:04X})", next.unwrap_or_default(), next.unwrap_or_default() as u32);
+        d = d.with_help(help);
+    } else if next == Some('"') {
+        d = d
+            .with_help("only `import` paths are quoted: modes and names are written without quotes, e.g. `pad = same`");
+    } else if expected.iter().any(|x| x == "a name") && KEYWORDS.contains(&word.as_str()) {
         d.message = format!("`{word}` is a keyword and cannot be used as a name");
         d = d.with_help(format!("choose another name, e.g. `{word}_out`"));
     } else if rest.starts_with('=') && expected.iter().any(|x| x == "`->`") {
@@ -201,6 +245,20 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
         ));
     }
     d
+}
+
+/// The fix for a character that looks like one of the language's but is not.
+fn lookalike(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{2192}' | '\u{27F6}' | '\u{21D2}' => "write the arrow as `->`",
+        '\u{00D7}' | '\u{2715}' | '\u{2A2F}' => "write shapes with the letter `x`: `3x224x224`",
+        '\u{2212}' | '\u{2013}' | '\u{2014}' => "write the minus sign as `-`",
+        '\u{00A0}' | '\u{2007}' | '\u{2009}' | '\u{200A}' | '\u{202F}' | '\u{3000}' | '\u{FEFF}' => {
+            "a non-breaking or other special space: replace it with a plain space"
+        }
+        '\u{201C}' | '\u{201D}' | '\u{201E}' => "write import paths in plain double quotes `\"`",
+        _ => return None,
+    })
 }
 
 struct Builder<'a> {
