@@ -63,7 +63,7 @@ fn seed_torch_fails_with_e0007_and_e0010() {
     let add = &c.diagnostics[0];
     assert!(add.message.contains("128x56x56 vs 128x28x28"), "{}", add.message);
     let dense = &c.diagnostics[1];
-    assert!(dense.message.contains("100352"), "{}", dense.message);
+    assert!(dense.message.contains("declared for 128 inputs receives 401408"), "{}", dense.message);
 }
 
 #[test]
@@ -173,9 +173,9 @@ fn cli_json_on_errors() {
         assert_eq!(labels.iter().filter(|l| l["primary"] == true).count(), 1);
     }
     assert_eq!(diags[0]["code"], "E0007");
-    assert_eq!(diags[0]["span"]["line"], 13);
+    assert_eq!(diags[0]["span"]["line"], 14);
     assert_eq!(diags[1]["code"], "E0010");
-    assert_eq!(diags[1]["span"]["line"], 15);
+    assert_eq!(diags[1]["span"]["line"], 16);
 }
 
 /// Every transcript in the book — a ```` ```console ```` block whose first line is

@@ -115,7 +115,14 @@ impl Builtin for Conv {
                             a.call,
                             "even kernel with `same` padding",
                         )
-                        .with_help(if kernel[0] == kernel[1] {
+                        .with_help(if kernel[0] == kernel[1] && kernel[0] >= 16 {
+                            // `conv(3, 64)`: PyTorch's `Conv2d(in, out)` habit, not a 64x64 kernel.
+                            format!(
+                                "`conv` takes the output channels, then the kernel size; the input channels are \
+                                 inferred. For {k} output channels and a 3x3 kernel write `conv({k}, 3)`",
+                                k = kernel[0]
+                            )
+                        } else if kernel[0] == kernel[1] {
                             format!(
                                 "use an odd kernel (`conv({}, {})`) or explicit padding (`pad = {}`)",
                                 a.int("out"),
