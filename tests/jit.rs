@@ -146,6 +146,42 @@ fn hand_written_cases() {
     }
 }
 
+/// A NaN in the input propagates as in PyTorch: through relu, relu6 and clip, into every pooling
+/// window (running and global maximum, adaptive maximum) and every conv and dense output that
+/// reads it, identically on both back ends and with every kernel policy.
+#[test]
+fn nan_propagates_on_both_back_ends() {
+    let cases = [
+        // Elementwise then 2x2 max-pool: exactly the windows that hold a NaN.
+        ("input x: 4x8x8\noutput x -> relu -> maxpool(2) -> relu6 -> clip(-1, 1) -> flatten", Some(3)),
+        ("input x: 4x8x8\noutput x -> relu -> global_maxpool -> flatten", Some(3)),
+        ("input x: 4x8x8\noutput x -> adaptive_maxpool(2) -> leaky_relu -> flatten", Some(3)),
+        // A fused conv+relu and a dense layer spread the NaN to every output of the sample.
+        ("input x: 4x8x8\noutput x -> conv(4, 3) -> relu -> conv(4, 1) -> relu6 -> global_maxpool -> flatten", None),
+        ("input x: 4x8x8\noutput x -> maxpool(2) -> flatten -> dense(5) -> relu", None),
+    ];
+    for (src, expected_nans) in cases {
+        let graph = check(src).unwrap_or_else(|| panic!("does not check:\n{src}"));
+        let plan = plan_of(&graph, 1);
+        let mut x = plan.sample_inputs(2, 3);
+        // Three NaNs in three different channels (two in sample 1).
+        for at in [8 + 1, 2 * 64 + 5 * 8 + 5 + 256, 3 * 64 + 256] {
+            x[0].data[at] = f32::NAN;
+        }
+        let expected = Interpreter::new(plan.clone(), 1).run(&x);
+        let nans = expected[0].data.iter().filter(|v| v.is_nan()).count();
+        match expected_nans {
+            Some(n) => assert_eq!(nans, n, "{src}"),
+            None => assert_eq!(nans, expected[0].data.len(), "{src}: every output reads a NaN"),
+        }
+        for &policy in ALL {
+            let got = JitBackend::compile_with(&plan, 1, policy).expect("plan compiles").run(&x);
+            let mask = |t: &Tensor| t.data.iter().map(|v| v.is_nan()).collect::<Vec<_>>();
+            assert_eq!(mask(&expected[0]), mask(&got[0]), "{src} ({policy:?}): NaN positions");
+        }
+    }
+}
+
 /// A network longer than the JIT's budget of generated steps: the steps beyond it call their
 /// rustc-compiled kernels, and the whole still computes what the interpreter computes.
 #[test]

@@ -85,7 +85,8 @@ impl Fx<'_> {
         if ty == F32 { s } else { self.b.ins().splat(ty, s) }
     }
 
-    /// `a > b ? a : b` on `F32` or `F32X4` values: one `maxps`. (Cranelift's `fmax` follows
+    /// `a > b ? a : b` on `F32` or `F32X4` values: one `maxps`, which gives `b` when either is
+    /// NaN, so `max(0, x)` propagates a NaN `x` as PyTorch does. (Cranelift's `fmax` follows
     /// IEEE to the letter on NaN and signed zeros, which costs eight instructions per vector;
     /// on finite values they agree. A scalar goes through lane 0 of a vector.)
     pub fn max(&mut self, a: Value, b: Value) -> Value {
@@ -99,6 +100,20 @@ impl Fx<'_> {
         let lt = self.b.ins().fcmp(FloatCC::LessThan, b, a);
         let mask = self.b.ins().bitcast(ty, MemFlagsData::new().with_endianness(Endianness::Little), lt);
         self.b.ins().bitselect(mask, a, b)
+    }
+
+    /// [`Fx::max`] that is NaN when either operand is: a running maximum (pooling) keeps a NaN
+    /// it has met, as PyTorch's does.
+    pub fn max_nan(&mut self, a: Value, b: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(a);
+        let m = self.max(a, b);
+        if ty == F32 {
+            let a_nan = self.b.ins().fcmp(FloatCC::Unordered, a, a);
+            return self.b.ins().select(a_nan, a, m);
+        }
+        let a_nan = self.b.ins().fcmp(FloatCC::Unordered, a, a);
+        let mask = self.b.ins().bitcast(ty, MemFlagsData::new().with_endianness(Endianness::Little), a_nan);
+        self.b.ins().bitselect(mask, a, m)
     }
 
     /// Emits `body(i)` for `i` in `0..n`; a constant trip count of 0 or 1 emits no loop.

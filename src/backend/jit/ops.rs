@@ -73,10 +73,10 @@ pub(super) fn map(
     });
 }
 
-/// `max(x, 0)`.
+/// `max(0, x)`, NaN when `x` is.
 pub(super) fn relu(fx: &mut Fx, ty: Type, x: Value) -> Value {
     let zero = fx.float(ty, 0.0);
-    fx.max(x, zero)
+    fx.max(zero, x)
 }
 
 /// `dst = srcs[0] + srcs[1] + ...` (left to right, like the interpreter) over `n` floats per
@@ -141,7 +141,7 @@ impl Pool<'_> {
 
     /// Folds `v` into `acc` (max or sum).
     fn fold(&self, fx: &mut Fx, acc: Value, v: Value) -> Value {
-        if self.max { fx.max(acc, v) } else { fx.b.ins().fadd(acc, v) }
+        if self.max { fx.max_nan(acc, v) } else { fx.b.ins().fadd(acc, v) }
     }
 
     /// The window's result from its fold: average pooling divides by the window size.
@@ -272,7 +272,7 @@ pub(super) fn pool(fx: &mut Fx, p: &Pool2d, max: bool, x: Value, out: Value, (fi
 /// Global max or average pooling: each of the `batch * c` planes of `hw` floats to one value.
 pub(super) fn global_pool(fx: &mut Fx, c: usize, hw: usize, max: bool, x: Value, out: Value) {
     let init = if max { f32::NEG_INFINITY } else { 0.0 };
-    let op = |fx: &mut Fx, a: Value, b: Value| if max { fx.max(a, b) } else { fx.b.ins().fadd(a, b) };
+    let op = |fx: &mut Fx, a: Value, b: Value| if max { fx.max_nan(a, b) } else { fx.b.ins().fadd(a, b) };
     let planes = fx.b.ins().imul_imm_s(fx.batch, c as i64);
     fx.for_each(Count::Dyn(planes), |fx, q| {
         let xp = fx.index(x, q, hw * 4);
