@@ -9,7 +9,177 @@ use crate::passes;
 use crate::plan::Plan;
 use crate::tensor::{Tensor, fmt_dims, fmt_shape};
 use crate::weights::Weights;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why a run cannot go ahead: a file or argument problem (the command's exit status 2), or a
+/// diagnostic pointing into the network (exit status 1).
+#[derive(Debug)]
+pub enum RunError {
+    Io(String),
+    Diagnostic(Box<Diagnostic>),
+}
+
+impl From<String> for RunError {
+    fn from(e: String) -> RunError {
+        RunError::Io(e)
+    }
+}
+
+/// A file for one of the network's inputs or outputs: `NAME=FILE`, or a bare `FILE` where the
+/// network has only one (`netc run --input x=a.npy --input y=b.npy`, `--output out.npy`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Named {
+    pub name: Option<String>,
+    pub path: PathBuf,
+}
+
+impl std::str::FromStr for Named {
+    type Err = String;
+
+    /// `NAME=FILE` when the part before the first `=` is a name; anything else (`dir/a=b.npy`)
+    /// is a bare file.
+    fn from_str(s: &str) -> Result<Named, String> {
+        let named =
+            s.split_once('=').filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_'));
+        match named {
+            Some((_, "")) => Err(format!("`{s}` names no file: write `NAME=FILE`")),
+            Some((name, path)) => Ok(Named { name: Some(name.to_string()), path: path.into() }),
+            None if s.is_empty() => Err("an empty file name".to_string()),
+            None => Ok(Named { name: None, path: s.into() }),
+        }
+    }
+}
+
+/// `` `x`, `y` `` for error messages.
+fn quoted(names: impl IntoIterator<Item = impl std::fmt::Display>) -> String {
+    names.into_iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The names of `graph`'s inputs, in declaration order.
+fn input_names(graph: &Graph) -> Vec<&str> {
+    graph
+        .inputs
+        .iter()
+        .map(|&n| match &graph.g[n].op {
+            Op::Input(i) => i.name.as_str(),
+            _ => unreachable!("graph inputs are input nodes"),
+        })
+        .collect()
+}
+
+/// Reads one `.npy` batch per network input from `given` (every input exactly once; a bare file
+/// only for a one-input network), checked against the declarations (E0019) and against each
+/// other (one batch size).
+pub fn read_inputs(graph: &Graph, given: &[Named]) -> Result<Vec<Tensor>, RunError> {
+    let names = input_names(graph);
+    let mut files: Vec<Option<&Path>> = vec![None; names.len()];
+    for g in given {
+        let i = match &g.name {
+            None if names.len() == 1 => 0,
+            None => {
+                return Err(RunError::Io(format!(
+                    "this network has {} inputs ({}): give each as `--input NAME=FILE`, e.g. `--input {}={}`",
+                    names.len(),
+                    quoted(&names),
+                    names[0],
+                    g.path.display()
+                )));
+            }
+            Some(n) => names.iter().position(|x| x == n).ok_or_else(|| {
+                format!("`--input {n}=...`: the network has no input `{n}`; its inputs are {}", quoted(&names))
+            })?,
+        };
+        if files[i].replace(&g.path).is_some() {
+            return Err(RunError::Io(format!("input `{}` is given twice", names[i])));
+        }
+    }
+    let missing: Vec<&str> = names.iter().zip(&files).filter(|(_, f)| f.is_none()).map(|(n, _)| *n).collect();
+    if !missing.is_empty() {
+        let example: Vec<String> = missing.iter().map(|n| format!("--input {n}=FILE.npy")).collect();
+        return Err(RunError::Io(format!("no data for input {}: add `{}`", quoted(&missing), example.join(" "))));
+    }
+    let mut batches: Vec<Tensor> = Vec::new();
+    for (i, path) in files.into_iter().flatten().enumerate() {
+        let array = io::read_npy(path).map_err(|e| e.to_string())?;
+        let t = input_batch(graph, i, &array, &path.display().to_string()).map_err(RunError::Diagnostic)?;
+        if let Some(first) = batches.first()
+            && first.shape[0] != t.shape[0]
+        {
+            let node = &graph.g[graph.inputs[i]];
+            return Err(RunError::Diagnostic(Box::new(
+                Diagnostic::error(
+                    Code::InputMismatch,
+                    format!(
+                        "`{}` holds {} sample(s) for `{}`, but the batch for `{}` has {}",
+                        path.display(),
+                        t.shape[0],
+                        names[i],
+                        names[0],
+                        first.shape[0]
+                    ),
+                    node.span,
+                    format!("`{}` declared here", names[i]),
+                )
+                .with_help("every input of a run needs the same number of samples"),
+            )));
+        }
+        batches.push(t);
+    }
+    Ok(batches)
+}
+
+/// Where `netc run --output` writes: for each file, the outputs it holds (by index).
+#[derive(Clone, Debug, Default)]
+pub struct OutputFiles(Vec<(Vec<usize>, PathBuf)>);
+
+impl OutputFiles {
+    /// Resolves `targets` against `graph`'s outputs (before anything runs): `NAME=FILE` one
+    /// output, a bare `FILE` the only output, a bare `FILE.npz` every output under its name.
+    pub fn resolve(graph: &Graph, targets: &[Named]) -> Result<OutputFiles, String> {
+        let names: Vec<&str> = graph.outputs.iter().map(|o| o.name.as_str()).collect();
+        let mut files = Vec::new();
+        for t in targets {
+            let chosen: Vec<usize> = match &t.name {
+                Some(n) => vec![names.iter().position(|x| x == n).ok_or_else(|| {
+                    format!("`--output {n}=...`: the network has no output `{n}`; its outputs are {}", quoted(&names))
+                })?],
+                None if is_npz(&t.path) || names.len() == 1 => (0..names.len()).collect(),
+                None => {
+                    return Err(format!(
+                        "this network has {} outputs ({}): name the one to write (`--output {}={}`) or write them all to one `.npz`",
+                        names.len(),
+                        quoted(&names),
+                        names[0],
+                        t.path.display()
+                    ));
+                }
+            };
+            files.push((chosen, t.path.clone()));
+        }
+        Ok(OutputFiles(files))
+    }
+
+    /// Writes `outputs` (the network's, in order): `.npz` files hold named float32 arrays,
+    /// other files one float32 `.npy`. Returns each output's name and file, in order written.
+    pub fn write(&self, graph: &Graph, outputs: &[Tensor]) -> Result<Vec<(String, PathBuf)>, String> {
+        let name = |i: usize| graph.outputs[i].name.as_str();
+        let mut written = Vec::new();
+        for (chosen, path) in &self.0 {
+            if is_npz(path) {
+                let arrays: Vec<(&str, &Tensor)> = chosen.iter().map(|&i| (name(i), &outputs[i])).collect();
+                io::write_npz(path, &arrays).map_err(|e| e.to_string())?;
+            } else {
+                io::write_npy(path, &outputs[chosen[0]]).map_err(|e| e.to_string())?;
+            }
+            written.extend(chosen.iter().map(|&i| (name(i).to_string(), path.clone())));
+        }
+        Ok(written)
+    }
+}
+
+fn is_npz(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+}
 
 /// Weights for a run and where they come from (for diagnostics).
 pub struct RunWeights {
@@ -56,22 +226,51 @@ impl Classes {
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
     }
 
-    /// The name of class `i`.
+    /// The name of class `i` (`class i` without a labels file).
     pub fn name(&self, i: usize) -> String {
         self.0.get(i).cloned().unwrap_or_else(|| format!("class {i}"))
     }
+
+    /// Checks that a labels file read from `path` names each of `classes` classes.
+    pub fn check(&self, path: &Path, classes: usize) -> Result<(), String> {
+        if !self.0.is_empty() && self.0.len() < classes {
+            return Err(format!(
+                "`{}` names {} classes but the network's output has {classes}: give one name per line for every class",
+                path.display(),
+                self.0.len()
+            ));
+        }
+        Ok(())
+    }
 }
 
-/// Reads true class indices (an integer `.npy`).
-pub fn read_truth(path: &Path) -> Result<Vec<i64>, String> {
+/// Reads the true class of each of `batch` samples (an integer `.npy`, one value per sample)
+/// for an output of `classes` classes.
+pub fn read_truth(path: &Path, batch: usize, classes: usize) -> Result<Vec<usize>, String> {
+    let file = path.display();
     let arr = io::read_npy(path).map_err(|e| e.to_string())?;
-    arr.as_i64().map(<[i64]>::to_vec).ok_or_else(|| format!("`{}` must hold integer class indices", path.display()))
+    let values: Vec<i64> = match &arr.data {
+        ArrayData::I64(v) => v.clone(),
+        ArrayData::U8(v) => v.iter().map(|&b| i64::from(b)).collect(),
+        ArrayData::F32(_) => return Err(format!("`{file}` must hold integer class indices, not floats")),
+    };
+    if values.len() != batch {
+        return Err(format!("`{file}` holds {} class indices for a batch of {batch} samples", values.len()));
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            usize::try_from(v).ok().filter(|&c| c < classes).ok_or_else(|| {
+                format!("`{file}`: sample {i}'s class is {v}, outside the output's classes 0..{classes}")
+            })
+        })
+        .collect()
 }
 
-/// How many of the samples whose truth is known have it as their best class, and how many are known.
-pub fn top1_correct(best: &[Vec<(usize, f32)>], truth: &[i64]) -> (usize, usize) {
-    let n = best.len().min(truth.len());
-    ((0..n).filter(|&i| best[i][0].0 as i64 == truth[i]).count(), n)
+/// How many samples have their true class as their best class.
+pub fn top1_correct(best: &[Vec<(usize, f32)>], truth: &[usize]) -> usize {
+    best.iter().zip(truth).filter(|(b, t)| b[0].0 == **t).count()
 }
 
 /// Validates `weights` (named after `source`) against a checked graph, optimizes both, and plans.
@@ -92,11 +291,11 @@ pub fn override_normalize(graph: &mut Graph, normalize: Normalize) {
     }
 }
 
-/// Turns an `.npy` array into an input batch `[N, C, H, W]` for `graph`'s first input:
-/// float32 or uint8 values, a batch or one sample. A shape mismatch is an E0019 diagnostic.
-pub fn input_batch(graph: &Graph, array: &Array, file: &str) -> Result<Tensor, Box<Diagnostic>> {
-    let Some(&n) = graph.inputs.first() else { unreachable!("a checked graph has an input") };
-    let node = &graph.g[n];
+/// Turns an `.npy` array into an input batch `[N, ...]` for `graph`'s `index`-th input: floating
+/// point values (float32, or float16/bfloat16/float64 converted to float32) or uint8 pixels, a
+/// batch or one sample. Other integers, or a shape that does not fit, are an E0019 diagnostic.
+pub fn input_batch(graph: &Graph, index: usize, array: &Array, file: &str) -> Result<Tensor, Box<Diagnostic>> {
+    let node = &graph.g[graph.inputs[index]];
     let Op::Input(input) = &node.op else { unreachable!("graph inputs are input nodes") };
     let (name, dims) = (&input.name, &input.dims);
     let shape = &array.shape;
@@ -129,7 +328,19 @@ pub fn input_batch(graph: &Graph, array: &Array, file: &str) -> Result<Tensor, B
     let data: Vec<f32> = match &array.data {
         ArrayData::F32(v) => v.clone(),
         ArrayData::U8(v) => v.iter().map(|&b| b as f32).collect(),
-        ArrayData::I64(v) => v.iter().map(|&b| b as f32).collect(),
+        ArrayData::I64(_) => {
+            return Err(Box::new(
+                Diagnostic::error(
+                    Code::InputMismatch,
+                    format!("input `{file}` holds integers other than uint8, not pixel values or features"),
+                    node.span,
+                    format!("`{name}` declared here"),
+                )
+                .with_help(
+                    "netc reads float or uint8 inputs: save images with `x.astype(np.uint8)` and features with `x.astype(np.float32)` (are these class labels? they go to `--truth`)",
+                ),
+            ));
+        }
     };
     Ok(Tensor::from_vec(&batch_shape, data))
 }

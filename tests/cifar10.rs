@@ -32,7 +32,7 @@ fn network() -> (netc::compile::Compilation, Box<dyn Backend>) {
 fn logits_on_committed_images_match_pytorch() {
     let (c, plan) = compiled();
     let images = read_npy(Path::new(DIR).join("images.npy")).unwrap();
-    let input = input_batch(&c.graph, &images, "images.npy").unwrap();
+    let input = input_batch(&c.graph, 0, &images, "images.npy").unwrap();
     let torch = read_npy(Path::new(DIR).join("torch_logits.npy")).unwrap().into_f32_tensor();
     let scale = torch.data.iter().fold(0f32, |m, v| m.max(v.abs()));
     let backends: [Box<dyn Backend>; 2] =
@@ -67,7 +67,7 @@ fn full_test_set_agrees_with_pytorch() {
     let torch_top1 = read_npy(Path::new(DIR).join("torch_test_top1.npy")).unwrap();
     let torch_top1 = torch_top1.as_i64().unwrap();
     let (c, backend) = network();
-    let all = input_batch(&c.graph, &x, "cifar10-test-x.npy").unwrap();
+    let all = input_batch(&c.graph, 0, &x, "cifar10-test-x.npy").unwrap();
     let per: usize = all.shape[1..].iter().product();
     let n = all.shape[0];
     let mut top1 = Vec::with_capacity(n);

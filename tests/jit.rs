@@ -195,7 +195,8 @@ fn networks_beyond_the_generated_code_budget() {
 }
 
 /// A tiny deterministic generator of `.net` source text: random chains of every layer kind,
-/// residual blocks, named branches joined by add / concat, extra outputs, and a classifier head.
+/// residual blocks, named branches joined by add / concat, a second input, extra outputs, and a
+/// classifier head.
 /// It tracks shapes so that nearly every network it writes checks.
 struct NetGen {
     state: u64,
@@ -237,8 +238,20 @@ impl NetGen {
         } else {
             String::new()
         };
-        let header = format!("input x: {c}x{h}x{w}{normalize}");
+        let mut header = format!("input x: {c}x{h}x{w}{normalize}");
         let mut cur = "x".to_string();
+        // A second input of the same size, joined to the first at once (decided by a hash of the
+        // seed, so the rest of the random stream is what it was).
+        let hash = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        if hash >> 62 == 0 {
+            header += &format!("\ninput y: {c}x{h}x{w}");
+            cur = if hash >> 61 == 0 {
+                g.bind("add(x, y)".to_string())
+            } else {
+                c *= 2;
+                g.bind("concat(x, y)".to_string())
+            };
+        }
         let mut extra = Vec::new();
         for _ in 0..1 + g.below(6) {
             if h == 0 {
@@ -502,4 +515,7 @@ fn generator_writes_valid_networks_with_every_op() {
         graphs.iter().flat_map(|g| g.g.node_weights().map(|n| n.op.name())).collect();
     let missing: Vec<&str> = netc::ops::BUILTINS.iter().map(|b| b.sig.name).filter(|n| !used.contains(*n)).collect();
     assert!(missing.is_empty(), "the generator never uses {missing:?}");
+    let several = |f: &dyn Fn(&Graph) -> usize| graphs.iter().filter(|g| f(g) > 1).count();
+    assert!(several(&|g| g.inputs.len()) >= 50, "too few networks with several inputs");
+    assert!(several(&|g| g.outputs.len()) >= 50, "too few networks with several outputs");
 }

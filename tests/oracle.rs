@@ -31,7 +31,7 @@ fn every_example_matches_pytorch() {
         let c = compile_file(Path::new(example), &LowerOptions::default()).unwrap();
         assert!(!c.has_errors(), "{example} does not check");
         let weights = Weights::generate(&c.graph, meta["seed"].as_u64().unwrap());
-        let input = input_batch(&c.graph, &read_npy(dir.join("input.npy")).unwrap(), "input.npy").unwrap();
+        let input = input_batch(&c.graph, 0, &read_npy(dir.join("input.npy")).unwrap(), "input.npy").unwrap();
         let expected = read_npy(dir.join("output.npy")).unwrap().into_f32_tensor();
         let (_, plan) = prepare(&c.graph, weights, "generated").unwrap();
         let backends: [Box<dyn Backend>; 2] =

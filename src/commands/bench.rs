@@ -1,7 +1,7 @@
 //! `netc bench FILE`: compile time, latency, throughput and GFLOP/s per back end, and where the
 //! time goes layer by layer.
 
-use super::{FAILURE, Format, SUCCESS, Streams, compile, default_threads, parse_shape};
+use super::{FAILURE, Format, SUCCESS, Streams, compile, default_threads, parse_shape, positive};
 use crate::backend::BackendKind;
 use crate::bench::{self, BenchResult, Budget};
 use crate::check::{human_flops, layer_table};
@@ -16,10 +16,11 @@ use std::path::PathBuf;
 pub struct BenchArgs {
     /// The `.net` file.
     pub file: PathBuf,
-    #[arg(long, default_value_t = 1)]
+    /// Samples per run.
+    #[arg(long, default_value_t = 1, value_parser = positive)]
     pub batch: usize,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub threads: Option<usize>,
     /// Back ends to time (default: all).
     #[arg(long, value_enum)]
@@ -60,7 +61,7 @@ pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
             return FAILURE;
         }
     };
-    let inputs = plan.sample_inputs(batch.max(1), 0);
+    let inputs = plan.sample_inputs(batch, 0);
     let peak = crate::kernels::machine_peak_gflops(threads);
     let budget = Budget { min_time: std::time::Duration::from_secs_f64(a.seconds.max(0.0)), ..Default::default() };
     let kinds = if a.backend.is_empty() { BackendKind::value_variants().to_vec() } else { a.backend.clone() };

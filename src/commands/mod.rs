@@ -119,6 +119,14 @@ fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
     }
 }
 
+/// A count of at least 1 (`--top`, `--batch`, `--threads`).
+fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a count: give a whole number of at least 1")),
+    }
+}
+
 /// All the machine's cores.
 fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

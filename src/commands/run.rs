@@ -1,31 +1,32 @@
 //! `netc run FILE --input X.npy`: a network on real inputs, with its predictions.
 
-use super::{FAILURE, SUCCESS, Streams, compile, default_threads};
+use super::{FAILURE, SUCCESS, Streams, compile, default_threads, positive};
 use crate::backend::BackendKind;
-use crate::io;
-use crate::ir::{LowerOptions, Normalize};
-use crate::run::{self, Classes};
-use crate::tensor::fmt_dims;
+use crate::ir::{Graph, LowerOptions, Normalize};
+use crate::run::{self, Classes, Named, OutputFiles, RunError};
+use crate::tensor::{fmt_dims, fmt_shape};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
     /// The `.net` file.
     pub file: PathBuf,
-    /// Input batch: `.npy`, float32 or uint8, NCHW (or CHW for one image).
-    #[arg(long)]
-    pub input: PathBuf,
+    /// Input batch: `.npy`, float or uint8, NCHW (or CHW for one sample). `NAME=FILE` for each
+    /// input of a network with several (repeat the option).
+    #[arg(long, required = true, value_name = "[NAME=]FILE")]
+    pub input: Vec<Named>,
     /// Trained weights (`.safetensors` or `.npz`), named by layer path.
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Seed of the generated weights used when `--weights` is not given.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write the first output, as float32 `.npy`, here.
-    #[arg(long)]
-    pub output: Option<PathBuf>,
+    /// Write outputs as float32: `FILE.npy` (the network's only output), `NAME=FILE.npy` (one
+    /// output), or `FILE.npz` (every output, by name). Repeatable.
+    #[arg(long, value_name = "[NAME=]FILE")]
+    pub output: Vec<Named>,
     /// Print the K best classes of each sample.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = positive)]
     pub top: usize,
     /// Class names, one per line.
     #[arg(long)]
@@ -34,7 +35,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub truth: Option<PathBuf>,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub threads: Option<usize>,
     /// Per-channel mean, overriding the file's `normalize`: `--mean 125.3,123.0,113.9`.
     #[arg(long, value_delimiter = ',')]
@@ -92,13 +93,10 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
             run::generated_weights(&c.graph, a.seed)
         }
     };
-    let input = match io::read_npy(&a.input) {
-        Ok(arr) => arr,
-        Err(e) => return s.io_error(e),
-    };
-    let input = match run::input_batch(&c.graph, &input, &a.input.display().to_string()) {
+    let inputs = match run::read_inputs(&c.graph, &a.input) {
         Ok(t) => t,
-        Err(d) => {
+        Err(RunError::Io(e)) => return s.io_error(e),
+        Err(RunError::Diagnostic(d)) => {
             s.diagnostics(&c, &[*d]);
             return FAILURE;
         }
@@ -118,51 +116,93 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
         Ok((b, _)) => b,
         Err(e) => return s.io_error(format!("{e}; `--backend interp` runs without it")),
     };
-    let started = std::time::Instant::now();
-    let outputs = backend.run(&[input]);
-    let _ = writeln!(
-        s.err,
-        "ran {} sample(s) through the {} back end in {:.1} ms",
-        outputs.first().map_or(0, |o| o.shape[0]),
-        backend.name(),
-        started.elapsed().as_secs_f64() * 1e3
-    );
-    let Some(out) = outputs.first() else { return SUCCESS };
-    if let Some(path) = &a.output {
-        if let Err(e) = io::write_npy(path, out) {
-            return s.io_error(e);
-        }
-        let _ = writeln!(s.out, "wrote {} output {} to {}", backend.name(), fmt_dims(&out.shape), path.display());
-    }
+    // Output files, labels and truth are checked against the outputs before anything runs.
+    let files = match OutputFiles::resolve(&c.graph, &a.output) {
+        Ok(f) => f,
+        Err(e) => return s.io_error(e),
+    };
+    let batch = inputs[0].shape[0];
+    let scored = scored_outputs(&c.graph);
     let classes = match &a.labels {
-        Some(p) => match Classes::read(p) {
-            Ok(c) => c,
+        Some(p) => match Classes::read(p).and_then(|l| scored.iter().try_for_each(|&(_, k)| l.check(p, k)).map(|()| l))
+        {
+            Ok(l) => l,
             Err(e) => return s.io_error(e),
         },
         None => Classes::default(),
     };
-    let truth = match &a.truth {
-        Some(p) => match run::read_truth(p) {
+    let truth = match (&a.truth, scored.first()) {
+        (Some(p), Some(&(_, k))) => match run::read_truth(p, batch, k) {
             Ok(t) => Some(t),
             Err(e) => return s.io_error(e),
         },
-        None => None,
+        (Some(_), None) => return s.io_error("--truth needs an output of class scores (one vector per sample)"),
+        (None, _) => None,
     };
-    let best = run::top_k(out, a.top.max(1));
-    if a.output.is_none() || a.truth.is_some() {
+    let started = std::time::Instant::now();
+    let outputs = backend.run(&inputs);
+    let _ = writeln!(
+        s.err,
+        "ran {batch} sample(s) through the {} back end in {:.1} ms",
+        backend.name(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    match files.write(&c.graph, &outputs) {
+        Ok(written) => {
+            for (name, path) in written {
+                let shape = &outputs[c.graph.outputs.iter().position(|o| o.name == name).unwrap_or(0)].shape;
+                let _ = writeln!(s.out, "wrote output `{name}` {} to {}", fmt_dims(shape), path.display());
+            }
+        }
+        Err(e) => return s.io_error(e),
+    }
+    if !a.output.is_empty() && truth.is_none() {
+        return SUCCESS;
+    }
+    for (i, o) in c.graph.outputs.iter().enumerate() {
+        if !scored.iter().any(|&(j, _)| j == i) && a.output.is_empty() {
+            let shape = fmt_shape(&c.graph.g[o.node].shape);
+            let _ = writeln!(
+                s.out,
+                "output `{}` is a {shape} feature map, not class scores: write it with `--output FILE.npy`",
+                o.name
+            );
+        }
+    }
+    for (rank, &(o, _)) in scored.iter().enumerate() {
+        if scored.len() > 1 {
+            let _ = writeln!(s.out, "output `{}`:", c.graph.outputs[o].name);
+        }
+        // The truth is for the first output of class scores.
+        let truth = truth.as_ref().filter(|_| rank == 0);
+        let best = run::top_k(&outputs[o], a.top);
         for (i, row) in best.iter().enumerate() {
             let picks: Vec<String> = row.iter().map(|(c, v)| format!("{} ({v:.3})", classes.name(*c))).collect();
-            let mark = match truth.as_ref().and_then(|t| t.get(i)) {
-                Some(&t) if t as usize == row[0].0 => "  ok".to_string(),
-                Some(&t) => format!("  (truth: {})", classes.name(t as usize)),
+            let mark = match truth.map(|t| t[i]) {
+                Some(t) if t == row[0].0 => "  ok".to_string(),
+                Some(t) => format!("  (truth: {})", classes.name(t)),
                 None => String::new(),
             };
             let _ = writeln!(s.out, "{i:>4}: {}{mark}", picks.join(", "));
         }
-    }
-    if let Some(t) = &truth {
-        let (correct, n) = run::top1_correct(&best, t);
-        let _ = writeln!(s.out, "top-1 accuracy: {correct}/{n} = {:.2}%", 100.0 * correct as f64 / n.max(1) as f64);
+        if let Some(t) = truth {
+            let correct = run::top1_correct(&best, t);
+            let _ =
+                writeln!(s.out, "top-1 accuracy: {correct}/{batch} = {:.2}%", 100.0 * correct as f64 / batch as f64);
+        }
     }
     SUCCESS
+}
+
+/// The outputs that are class scores (one vector per sample), with their number of classes.
+fn scored_outputs(graph: &Graph) -> Vec<(usize, usize)> {
+    graph
+        .outputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match graph.g[o.node].shape[..] {
+            [k] => Some((i, k)),
+            _ => None,
+        })
+        .collect()
 }

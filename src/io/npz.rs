@@ -2,12 +2,14 @@
 //! (`np.savez_compressed`).
 
 use super::array::Array;
-use super::npy::parse_npy;
-use super::{IoError, IoErrorKind, read_file};
-use std::io::{Cursor, Read};
+use super::npy::{encode, parse_npy};
+use super::{IoError, IoErrorKind, check_shape, read_file, write_file};
+use crate::tensor::Tensor;
+use std::io::{Cursor, Read, Write};
 use std::ops::Range;
 use std::path::Path;
-use zip::ZipArchive;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 /// Initial buffer for a member: more is allocated only as inflated bytes actually arrive.
 const INITIAL_MEMBER_CAPACITY: u64 = 1 << 20;
@@ -22,6 +24,26 @@ const OVERLAP_HINT: &str = "members of a valid archive never share bytes (sharin
 pub fn read_npz(path: impl AsRef<Path>, max_bytes: u64) -> Result<Vec<(String, Array)>, IoError> {
     let path = path.as_ref();
     parse_npz(&read_file(path, max_bytes)?, &path.display().to_string(), max_bytes)
+}
+
+/// Writes named float32 tensors as an `.npz` archive of stored `.npy` members, as `np.savez`
+/// does (`np.load(path)[name]` reads each back).
+pub fn write_npz(path: impl AsRef<Path>, arrays: &[(&str, &Tensor)]) -> Result<(), IoError> {
+    let path = path.as_ref();
+    let file = path.display().to_string();
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored).large_file(true);
+    let zip_error = |e: zip::result::ZipError| {
+        IoError::new(&file, IoErrorKind::BadHeader { format: ".npz", problem: format!("cannot be written: {e}") })
+    };
+    for (name, t) in arrays {
+        check_shape(&file, name, &t.shape, t.data.len())?;
+        let data: Vec<u8> = t.data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        zip.start_file(format!("{name}.npy"), options).map_err(&zip_error)?;
+        zip.write_all(&encode("<f4", &t.shape, &data)).map_err(|e| zip_error(e.into()))?;
+    }
+    let bytes = zip.finish().map_err(&zip_error)?.into_inner();
+    write_file(path, &bytes)
 }
 
 /// Parses the bytes of an `.npz` archive; `name` is the file as errors should call it.

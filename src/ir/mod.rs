@@ -59,6 +59,9 @@ pub struct Scope {
 pub struct Output {
     pub node: NodeIndex,
     pub span: Span,
+    /// What `netc run --output NAME=...` calls it: the tensor's name for `output out`, else the
+    /// path of the chain's last layer (`dense1`, or its label); unique among the outputs.
+    pub name: String,
 }
 
 /// A weight tensor a layer needs: its full name, shape and how it is generated.

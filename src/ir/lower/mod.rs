@@ -22,7 +22,7 @@ use crate::ops::Input;
 use crate::ops::sig::MAX_DIM;
 use crate::source::Span;
 use crate::syntax::Program;
-use crate::syntax::ast::{self, BlockDef, Item};
+use crate::syntax::ast::{self, BlockDef, Item, Stage};
 use petgraph::stable_graph::NodeIndex;
 use scope::{Frame, Tensor};
 use std::collections::HashMap;
@@ -147,7 +147,17 @@ impl<'p> Lowerer<'p> {
                     any_output = true;
                     for c in chains {
                         if let Some(t) = self.chain(c, &mut frame, None) {
-                            self.graph.outputs.push(Output { node: t.node, span: c.span });
+                            let name = match &c.stages[..] {
+                                [Stage::Call(call)] => call.name.name.clone(),
+                                _ => self.graph.path(t.node),
+                            };
+                            let taken = |n: &str| self.graph.outputs.iter().any(|o| o.name == n);
+                            let name = if taken(&name) {
+                                (2..).map(|i| format!("{name}_{i}")).find(|n| !taken(n)).unwrap_or(name)
+                            } else {
+                                name
+                            };
+                            self.graph.outputs.push(Output { node: t.node, span: c.span, name });
                         }
                     }
                 }
