@@ -59,13 +59,16 @@ impl SourceMap {
         self.source(span.file).get(span.range()).unwrap_or("")
     }
 
-    /// 1-based line and column of a span's start.
+    /// 1-based line and column (in characters) of a span's start: a binary search for the line,
+    /// and counting characters only on a line that is not ASCII.
     pub fn line_col(&self, span: Span) -> (usize, usize) {
         let src = self.source(span.file);
-        let before = &src[..span.start.min(src.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, col)
+        let start = span.start.min(src.len());
+        let line = self.line_index(span.file, start).unwrap_or(0);
+        let line_start = self.line_range(span.file, line).map_or(0, |r| r.start).min(start);
+        let before = src.get(line_start..start).unwrap_or("");
+        let col = if before.is_ascii() { before.len() } else { before.chars().count() };
+        (line + 1, col + 1)
     }
 }
 

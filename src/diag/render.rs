@@ -25,12 +25,24 @@ fn to_codespan(d: &Diagnostic) -> CsDiagnostic<usize> {
 pub fn render_human(sources: &SourceMap, diags: &[Diagnostic], color: bool) -> String {
     let mut buf = if color { Buffer::ansi() } else { Buffer::no_color() };
     let config = Config::default();
-    for d in diags {
+    for d in diags.iter().take(MAX_RENDERED) {
         // Emission only fails on a bad file id or span, which would be a compiler bug; skip rather than panic.
         let _ = term::emit_to_write_style(&mut buf, &config, sources, &to_codespan(d));
     }
-    String::from_utf8_lossy(buf.as_slice()).into_owned()
+    let mut text = String::from_utf8_lossy(buf.as_slice()).into_owned();
+    if diags.len() > MAX_RENDERED {
+        text.push_str(&format!(
+            "note: {} more diagnostics not shown (the first {MAX_RENDERED} are above; `--format json` lists them all)\n\n",
+            diags.len() - MAX_RENDERED
+        ));
+    }
+    text
 }
+
+/// Diagnostics shown in full by [`render_human`]: each quotes its source lines, so thousands of
+/// errors on one long line would print gigabytes (clang stops at 20 errors, gcc has
+/// `-fmax-errors`); the rest are counted.
+pub const MAX_RENDERED: usize = 100;
 
 fn span_json(sources: &SourceMap, span: Span) -> Value {
     let (line, column) = sources.line_col(span);

@@ -62,6 +62,8 @@ struct Lowerer<'p> {
     overflowed: bool,
     /// Imported files that failed to load (their blocks are missing).
     unloaded: &'p [String],
+    /// Unresolved names that got a "did you mean" search, bounded (see `suggest.rs`).
+    searched: usize,
 }
 
 /// Lowers a parsed program to the IR. Returns the graph (possibly partial) and all diagnostics.
@@ -76,6 +78,7 @@ pub fn lower(program: &Program, options: &LowerOptions) -> (Graph, Vec<Diagnosti
         placeholder: None,
         overflowed: false,
         unloaded: &program.unloaded,
+        searched: 0,
     };
     l.collect_blocks(program);
     let main = program.files.iter().find(|(id, _)| *id == program.main).map(|(_, f)| f);

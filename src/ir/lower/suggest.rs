@@ -11,6 +11,11 @@ use crate::syntax::ast;
 /// edit distance would cost time quadratic in the length.
 const MAX_SUGGEST_LEN: usize = 64;
 
+/// Unresolved names per compilation that get a "did you mean" search over the names in scope:
+/// the search is linear in the program, so a program of thousands of misspellings stays linear
+/// too (the later ones are reported without suggestions).
+const MAX_SEARCHES: usize = 100;
+
 impl<'p> Lowerer<'p> {
     /// Reports `name`, which resolves to nothing in `frame` (as a callee when `as_callee`).
     pub(super) fn undefined(&mut self, name: &ast::Ident, frame: &Frame, as_callee: bool) -> Option<()> {
@@ -43,10 +48,13 @@ impl<'p> Lowerer<'p> {
             );
             self.unknown_callee(d, &name.name)
         } else {
-            let mut candidates: Vec<&str> = BUILTINS.iter().map(|b| b.sig.name).collect();
-            candidates.extend(self.blocks.keys().copied());
-            candidates.extend(frame.tensors.keys().map(String::as_str));
-            candidates.extend(frame.params.keys().map(String::as_str));
+            let mut candidates: Vec<&str> = Vec::new();
+            if self.may_search() {
+                candidates.extend(BUILTINS.iter().map(|b| b.sig.name));
+                candidates.extend(self.blocks.keys().copied());
+                candidates.extend(frame.tensors.keys().map(String::as_str));
+                candidates.extend(frame.params.keys().map(String::as_str));
+            }
             let d = Diagnostic::error(
                 Code::Undefined,
                 format!("undefined name `{}`", name.name),
@@ -73,11 +81,18 @@ impl<'p> Lowerer<'p> {
 }
 
 impl Lowerer<'_> {
+    /// Whether one more unresolved name may be searched for among the names in scope
+    /// (at most [`MAX_SEARCHES`] per compilation).
+    fn may_search(&mut self) -> bool {
+        self.searched += 1;
+        self.searched <= MAX_SEARCHES
+    }
+
     /// The help of E0002 for `name`: the built-in of that meaning under netc's name (`linear` is
     /// `dense`), the layers and blocks of a similar name (saying what each computes, since a
     /// typo's neighbour is a different layer), the layers nearest in meaning to one netc does
     /// not have, or that it has none, and how to define it.
-    fn unknown_callee(&self, d: Diagnostic, name: &str) -> Diagnostic {
+    fn unknown_callee(&mut self, d: Diagnostic, name: &str) -> Diagnostic {
         let lower = name.to_lowercase();
         if let Some(b) = BUILTINS.iter().find(|b| b.sig.aliases.contains(&lower.as_str()) || b.sig.name == lower) {
             return d.with_help(format!("netc calls this layer `{}`: `{}`", b.sig.name, b.sig.render()));
@@ -97,7 +112,9 @@ impl Lowerer<'_> {
             return d.with_note(format!("netc has no {} layer{nearest}", m.what)).with_help(define);
         }
         let mut candidates: Vec<&str> = BUILTINS.iter().map(|b| b.sig.name).collect();
-        candidates.extend(self.blocks.keys().copied());
+        if self.may_search() {
+            candidates.extend(self.blocks.keys().copied());
+        }
         match closest(name, &candidates)[..] {
             [] => d.with_note(format!("netc has no layer `{name}`")).with_help(define),
             [only] => {
