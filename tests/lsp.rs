@@ -145,7 +145,9 @@ fn quick_fix_for_e0007_applied_removes_the_error() {
     let fixed = apply(&text, &edits);
     let diags = c.change(&uri, 2, &fixed);
     let codes: Vec<&str> = diags.as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
-    assert_eq!(codes, ["E0010"], "{fixed}");
+    // The projected sum is 128x28x28, which is what the classifier was declared for: E0010
+    // goes too.
+    assert!(codes.is_empty(), "{codes:?}\n{fixed}");
     c.shutdown();
 }
 
@@ -171,8 +173,8 @@ fn utf16_columns_after_non_ascii_text() {
     let text = "# Résumé: 𝔸 network\ninput x: 3x8x8 # é𝔸\nlet 𝔸é = x -> reul\noutput 𝔸é\n";
     let uri = uri("examples/untitled_utf16.net");
     let diags = c.open(&uri, text);
-    // `reul` starts after `let 𝔸é = x -> `: 4 + 2 + 1 + 11 = 18 UTF-16 units.
-    assert_eq!(diags[0]["range"]["start"], json!({ "line": 2, "character": 18 }), "{diags}");
+    // `reul` starts after `let 𝔸é = x -> `: 4 + 2 + 1 + 8 = 15 UTF-16 units (20 bytes).
+    assert_eq!(diags[0]["range"]["start"], json!({ "line": 2, "character": 15 }), "{diags}");
     let hover = c.result("textDocument/hover", at(&uri, json!({ "line": 3, "character": 8 })));
     snap(&c, "utf16_columns", &json!({ "diagnostics": diags, "hover": hover }));
     c.shutdown();

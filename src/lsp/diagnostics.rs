@@ -47,7 +47,7 @@ pub fn to_lsp(files: &Files, c: &Compilation, d: &diag::Diagnostic, docs: &DocsB
         .iter()
         .filter_map(|l| Some(DiagnosticRelatedInformation { location: files.location(c, l.span)?, message: l.message.clone() }))
         .collect();
-    let mut message = format!("{}: {}", d.message, d.primary.message);
+    let mut message = d.message.clone();
     for note in &d.notes {
         message.push_str(&format!("\nnote: {note}"));
     }

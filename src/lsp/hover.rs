@@ -22,7 +22,7 @@ pub fn hover(files: &Files, pos: Position) -> Option<Hover> {
         (Target::Builtin(name), Some(call)) => layer_call(a, name, call),
         (Target::Block(def), Some(call)) => {
             let b = a.block_def(*def)?;
-            format!("{}\n\n---\n\n{}", block_call(a, call), block_doc(&a.compilation.sources, b))
+            format!("{}\n\n---\n\n{}", block_call(a, call).trim_end(), block_doc(&a.compilation.sources, b))
         }
         (Target::Block(def), None) => block_doc(&a.compilation.sources, a.block_def(*def)?),
         (Target::Name(def), _) => name(a, *def)?,
