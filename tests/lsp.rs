@@ -127,7 +127,11 @@ fn definition_and_references_of_tensors_parameters_and_imported_blocks() {
     let (uri2, text2, _) = c.open_file("tests/ui/ok_import.net");
     let imported = c.result("textDocument/definition", at(&uri2, position(&text2, "vgg_bn(32)", 0, 0)));
     let import = c.result("textDocument/definition", at(&uri2, position(&text2, "import", 0, 2)));
-    snap(&c, "definition_and_references", &json!({ "param": param, "references": refs, "imported_block": imported, "import": import }));
+    snap(
+        &c,
+        "definition_and_references",
+        &json!({ "param": param, "references": refs, "imported_block": imported, "import": import }),
+    );
     c.shutdown();
 }
 
@@ -232,7 +236,11 @@ fn signature_help_symbols_and_formatting() {
         "textDocument/formatting",
         json!({ "textDocument": doc(&uri), "options": { "tabSize": 4, "insertSpaces": true } }),
     );
-    snap(&c, "signature_help_symbols_formatting", &json!({ "signature": sig, "block_signature": block_sig, "symbols": symbols, "formatting": format }));
+    snap(
+        &c,
+        "signature_help_symbols_formatting",
+        &json!({ "signature": sig, "block_signature": block_sig, "symbols": symbols, "formatting": format }),
+    );
     c.shutdown();
 }
 

@@ -150,7 +150,8 @@ fn name(a: &Analysis, def: Span) -> Option<String> {
     match a.tensor_stage.get(&def) {
         Some(&stage) => {
             let shapes: Vec<String> = a.stage_shapes(stage).iter().map(|s| format!("`{}`", fmt_shape(s))).collect();
-            let shape = if shapes.is_empty() { "not checked (an earlier error)".to_string() } else { shapes.join(" or ") };
+            let shape =
+                if shapes.is_empty() { "not checked (an earlier error)".to_string() } else { shapes.join(" or ") };
             Some(format!("tensor `{text}`: {shape}"))
         }
         None => Some(format!("block parameter `{text}`")),

@@ -108,9 +108,8 @@ impl Client {
 
     /// The next diagnostics published for `uri`.
     pub fn diagnostics(&mut self, uri: &str) -> Value {
-        let is_for = |m: &Value| {
-            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"].as_str() == Some(uri)
-        };
+        let is_for =
+            |m: &Value| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"].as_str() == Some(uri);
         if let Some(i) = self.pending.iter().position(is_for) {
             return self.pending.remove(i)["params"]["diagnostics"].clone();
         }
