@@ -7,6 +7,9 @@ use crate::diag::{Applicability, edits_by_file};
 use lsp_types::{CodeAction, CodeActionKind, CodeActionOrCommand, Range, TextEdit, WorkspaceEdit};
 use std::collections::HashMap;
 
+// `WorkspaceEdit` maps `Uri`s, which cache parts of their parse in cells; their hash and
+// equality are of the text, which never changes.
+#[allow(clippy::mutable_key_type)]
 pub fn quick_fixes(files: &Files, range: Range, docs: &DocsBase) -> Option<Vec<CodeActionOrCommand>> {
     let c = &files.doc.check;
     let mut out = Vec::new();

@@ -62,7 +62,7 @@ mod tests {
         let x = text.find("x:").unwrap();
         assert_eq!(index.position(text, x), Position::new(1, 6));
         let after = text.find(" # 𝔸").unwrap() + " # 𝔸".len();
-        assert_eq!(index.position(text, after), Position::new(1, 18));
+        assert_eq!(index.position(text, after), Position::new(1, 19));
         assert_eq!(index.position(text, 2 + "é𝔸".len()), Position::new(0, 5));
         for offset in [0, x, after, text.len(), text.find("output").unwrap()] {
             assert_eq!(index.offset(text, index.position(text, offset)), offset);
