@@ -175,3 +175,91 @@ fn net_files() -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The tree-sitter command line (`tree-sitter`, or the one `$TREE_SITTER` names), or `None`
+/// with a notice when it is not installed (`.ci/run` installs it).
+fn tree_sitter() -> Option<String> {
+    let cli = std::env::var("TREE_SITTER").unwrap_or_else(|_| "tree-sitter".into());
+    match std::process::Command::new(&cli).arg("--version").output() {
+        Ok(o) if o.status.success() => Some(cli),
+        _ => {
+            println!("skipped: `{cli}` is not installed (cargo install --locked tree-sitter-cli)");
+            None
+        }
+    }
+}
+
+const TS_DIR: &str = "editors/tree-sitter-netc";
+
+/// Runs the tree-sitter command line in the grammar's folder.
+fn run_tree_sitter(cli: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(cli)
+        .args(args)
+        .current_dir(root().join(TS_DIR))
+        .output()
+        .unwrap_or_else(|e| panic!("{cli} {args:?}: {e}"))
+}
+
+fn text(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+/// The committed parser (`src/`, which Helix and Neovim compile) is what `grammar.js` generates.
+#[test]
+fn tree_sitter_parser_is_generated_from_grammar_js() {
+    let Some(cli) = tree_sitter() else { return };
+    let out = std::env::temp_dir().join(format!("netc-tree-sitter-{}", std::process::id()));
+    let o = run_tree_sitter(&cli, &["generate", "--abi", "14", "--output", out.to_str().expect("a UTF-8 path"), "grammar.js"]);
+    assert!(o.status.success(), "tree-sitter generate failed:\n{}", text(&o));
+    for file in ["parser.c", "grammar.json", "node-types.json"] {
+        let fresh = std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let committed = read(&format!("{TS_DIR}/src/{file}"));
+        assert!(fresh == committed, "{TS_DIR}/src/{file} is not what grammar.js generates: run `tree-sitter generate --abi 14` in {TS_DIR}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// `tree-sitter test`: the corpus (`test/corpus/*.txt`) and the highlight tests.
+#[test]
+fn tree_sitter_corpus() {
+    let Some(cli) = tree_sitter() else { return };
+    let o = run_tree_sitter(&cli, &["test"]);
+    println!("{}", text(&o));
+    assert!(o.status.success(), "tree-sitter test failed:\n{}", text(&o));
+}
+
+/// Syntax errors that the pest grammar cannot see either: limits that netc checks on the text
+/// (E0001 all the same), and a main file whose error is in the file it imports.
+const BEYOND_THE_GRAMMAR: &[&str] =
+    &["e0001_expression_too_long.net", "e0001_name_too_long.net", "e0001_nesting_too_deep.net", "e0001_in_imported_file.net"];
+
+/// The tree-sitter grammar agrees with the pest grammar over every `.net` and `.netlib` file of
+/// the repository: a file netc parses has no ERROR or MISSING node, and a file netc rejects
+/// with a syntax error (E0001) has one, but for the few errors no grammar sees.
+#[test]
+fn tree_sitter_agrees_with_pest() {
+    let Some(cli) = tree_sitter() else { return };
+    let files = net_files();
+    assert!(files.len() > 50, "the walk finds the repository's files ({} found)", files.len());
+    let mut disagree = Vec::new();
+    for path in &files {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let source = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut sources = netc::source::SourceMap::new();
+        let id = sources.add(name, source.as_str());
+        let pest_ok = netc::syntax::parse_file(id, &source).is_ok();
+        let o = run_tree_sitter(&cli, &["parse", path.to_str().expect("a UTF-8 path")]);
+        let tree = text(&o);
+        let ts_ok = o.status.success() && !tree.contains("(ERROR") && !tree.contains("(MISSING");
+        let rel = path.strip_prefix(root()).unwrap_or(path).display().to_string();
+        if pest_ok && !ts_ok {
+            disagree.push(format!("{rel}: netc parses it, tree-sitter does not:\n{tree}"));
+        } else if !pest_ok && ts_ok && !BEYOND_THE_GRAMMAR.contains(&name) {
+            disagree.push(format!("{rel}: netc rejects it, tree-sitter parses it"));
+        }
+    }
+    for name in BEYOND_THE_GRAMMAR {
+        assert!(files.iter().any(|f| f.ends_with(name)), "{name} is still a UI case");
+    }
+    assert!(disagree.is_empty(), "{} of {} files:\n{}", disagree.len(), files.len(), disagree.join("\n"));
+}
