@@ -191,6 +191,10 @@ fn tree_sitter() -> Option<String> {
 
 const TS_DIR: &str = "editors/tree-sitter-netc";
 
+/// The tree-sitter tests one at a time: the command line compiles the parser into a cache shared
+/// by its runs.
+static TREE_SITTER_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs the tree-sitter command line in the grammar's folder.
 fn run_tree_sitter(cli: &str, args: &[&str]) -> std::process::Output {
     std::process::Command::new(cli)
@@ -207,6 +211,7 @@ fn text(o: &std::process::Output) -> String {
 /// The committed parser (`src/`, which Helix and Neovim compile) is what `grammar.js` generates.
 #[test]
 fn tree_sitter_parser_is_generated_from_grammar_js() {
+    let _serial = TREE_SITTER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cli) = tree_sitter() else { return };
     let out = std::env::temp_dir().join(format!("netc-tree-sitter-{}", std::process::id()));
     let o = run_tree_sitter(&cli, &["generate", "--abi", "14", "--output", out.to_str().expect("a UTF-8 path"), "grammar.js"]);
@@ -222,6 +227,7 @@ fn tree_sitter_parser_is_generated_from_grammar_js() {
 /// `tree-sitter test`: the corpus (`test/corpus/*.txt`) and the highlight tests.
 #[test]
 fn tree_sitter_corpus() {
+    let _serial = TREE_SITTER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cli) = tree_sitter() else { return };
     let o = run_tree_sitter(&cli, &["test"]);
     println!("{}", text(&o));
@@ -238,6 +244,7 @@ const BEYOND_THE_GRAMMAR: &[&str] =
 /// with a syntax error (E0001) has one, but for the few errors no grammar sees.
 #[test]
 fn tree_sitter_agrees_with_pest() {
+    let _serial = TREE_SITTER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cli) = tree_sitter() else { return };
     let files = net_files();
     assert!(files.len() > 50, "the walk finds the repository's files ({} found)", files.len());

@@ -11,6 +11,7 @@ end
 local function check(ok, what)
   say((ok and 'ok: ' or 'FAILED: ') .. what)
   failed = failed or not ok
+  return ok
 end
 
 local ok, err = pcall(function()
@@ -26,9 +27,14 @@ local ok, err = pcall(function()
       end
     end
   end
+  -- Waits for the diagnostic, or until the server has quit.
+  local clients = vim.lsp.get_clients or vim.lsp.get_active_clients
   vim.wait(30000, function()
-    return e0007() ~= nil
+    return e0007() ~= nil or #clients() == 0
   end, 50)
+  if not check(#clients() == 1, '`netc lsp` is running') then
+    return
+  end
   for _, d in ipairs(vim.diagnostic.get(0)) do
     say(string.format('diagnostic %d:%d %s %s', d.lnum + 1, d.col + 1, tostring(d.code), d.message))
   end
