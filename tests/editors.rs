@@ -234,10 +234,17 @@ fn tree_sitter_corpus() {
     assert!(o.status.success(), "tree-sitter test failed:\n{}", text(&o));
 }
 
-/// Syntax errors that the pest grammar cannot see either: limits that netc checks on the text
-/// (E0001 all the same), and a main file whose error is in the file it imports.
-const BEYOND_THE_GRAMMAR: &[&str] =
-    &["e0001_expression_too_long.net", "e0001_name_too_long.net", "e0001_nesting_too_deep.net", "e0001_in_imported_file.net"];
+/// Syntax errors that tree-sitter does not see: limits that netc checks on the text (E0001 all
+/// the same), a main file whose error is in the file it imports, and a keyword used as a name
+/// (tree-sitter reserves keywords only where one may stand, before its ABI 15, which the
+/// Neovim and Helix of today's distributions cannot load).
+const BEYOND_THE_GRAMMAR: &[&str] = &[
+    "e0001_expression_too_long.net",
+    "e0001_name_too_long.net",
+    "e0001_nesting_too_deep.net",
+    "e0001_in_imported_file.net",
+    "e0001_keyword_as_name.net",
+];
 
 /// The tree-sitter grammar agrees with the pest grammar over every `.net` and `.netlib` file of
 /// the repository: a file netc parses has no ERROR or MISSING node, and a file netc rejects
