@@ -30,9 +30,10 @@ const RANKS: &[(&str, usize)] = &[
     ("backend", 7),
     ("run", 8),
     ("bench", 8),
+    // The language server: below the command line, which starts it.
+    ("lsp", 8),
     // The command line and tools built on everything.
     ("commands", 9),
-    ("lsp", 9),
     ("fuzz", 9),
 ];
 

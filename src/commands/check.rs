@@ -2,7 +2,7 @@
 
 use super::{FAILURE, Format, SUCCESS, Streams, compile, parse_shape};
 use crate::check::{graph_json, layer_table};
-use crate::compile::Compilation;
+use crate::compile::{Compilation, fix_file};
 use crate::diag;
 use crate::ir::LowerOptions;
 use crate::run::prepare;
@@ -26,10 +26,25 @@ pub struct CheckArgs {
     /// Also allow imports from this folder (besides the file's own folder and its subfolders).
     #[arg(long = "import-dir", value_name = "DIR")]
     pub import_dirs: Vec<PathBuf>,
+    /// Apply the machine-applicable fixes of the diagnostics to the file (and its imports) on
+    /// disk, then check again and report what remains.
+    #[arg(long)]
+    pub fix: bool,
 }
 
 pub(super) fn check(a: &CheckArgs, s: &mut Streams) -> u8 {
     let options = LowerOptions { input_shape: a.input_shape.clone(), import_dirs: a.import_dirs.clone() };
+    if a.fix {
+        match fix_file(&a.file, &options) {
+            Ok(fixed) => {
+                for (file, n) in fixed {
+                    let plural = if n == 1 { "" } else { "es" };
+                    let _ = writeln!(s.err, "fixed `{file}`: {n} fix{plural} applied");
+                }
+            }
+            Err(e) => return s.io_error(e),
+        }
+    }
     let c = match compile(&a.file, &options, s) {
         Ok(c) => c,
         Err(code) => return code,

@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod explain;
 mod fmt;
+mod lsp;
 mod run;
 
 pub use bench::BenchArgs;
@@ -44,6 +45,8 @@ enum Command {
     Bench(BenchArgs),
     /// Rewrite `.net` files in the canonical style, keeping their comments.
     Fmt(fmt::FmtArgs),
+    /// Serve the language server protocol on standard input and output (for editors).
+    Lsp,
     /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
     Explain {
         /// The code; without one, list them all.
@@ -101,6 +104,7 @@ where
         Command::Run(a) => run::run(&a, streams),
         Command::Bench(a) => bench::bench(&a, streams),
         Command::Fmt(a) => fmt::fmt(&a, streams),
+        Command::Lsp => lsp::lsp(streams),
         Command::Explain { code } => explain::explain(code.as_deref(), streams),
     }
 }

@@ -2,9 +2,11 @@
 //! rendered only at the edge (human text through codespan-reporting, or JSON for editors).
 
 mod codes;
+mod fix;
 mod render;
 
 pub use codes::{Code, lookup_code};
+pub use fix::{Applicability, Edit, Suggestion, TextEdit, apply_edits, edits_by_file};
 pub use render::{render_human, to_json};
 
 use crate::source::Span;
@@ -31,6 +33,8 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     pub notes: Vec<String>,
     pub help: Option<String>,
+    /// The help's proposal as edits, when it proposes one.
+    pub suggestion: Option<Suggestion>,
 }
 
 impl Diagnostic {
@@ -43,6 +47,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             notes: Vec::new(),
             help: None,
+            suggestion: None,
         }
     }
 
@@ -62,6 +67,13 @@ impl Diagnostic {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// The help (`help`) with the edits that carry it out.
+    pub fn with_fix(mut self, help: impl Into<String>, suggestion: Suggestion) -> Diagnostic {
+        self.help = Some(help.into());
+        self.suggestion = Some(suggestion);
         self
     }
 

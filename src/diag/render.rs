@@ -1,6 +1,6 @@
 //! Rendering diagnostics: rustc-style text via codespan-reporting, or JSON.
 
-use super::{Diagnostic, Severity};
+use super::{Diagnostic, Severity, Suggestion};
 use crate::source::{SourceMap, Span};
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel};
 use codespan_reporting::term::{self, Config, termcolor::Buffer};
@@ -62,5 +62,21 @@ pub fn to_json(sources: &SourceMap, d: &Diagnostic) -> Value {
         "labels": labels,
         "notes": d.notes,
         "help": d.help,
+        "suggestion": d.suggestion.as_ref().map(|s| suggestion_json(sources, s)),
     })
+}
+
+/// `{applicability, edits: [{file, start, end, line, column, replacement}]}`: byte offsets
+/// and 1-based line and column (in characters) of each replaced range.
+fn suggestion_json(sources: &SourceMap, s: &Suggestion) -> Value {
+    let edits: Vec<Value> = s
+        .text_edits(sources)
+        .into_iter()
+        .map(|e| {
+            let mut v = span_json(sources, e.span);
+            v["replacement"] = json!(e.text);
+            v
+        })
+        .collect();
+    json!({ "applicability": s.applicability.as_str(), "edits": edits })
 }

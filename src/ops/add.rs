@@ -1,7 +1,8 @@
 //! `add`: the element-wise sum of tensors of one shape, written explicitly or as `residual`.
 
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature, SkipKind};
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Applicability, Code, Diagnostic, Edit, Suggestion};
+use crate::source::Span;
 use crate::tensor::fmt_shape;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -100,20 +101,30 @@ fn mismatch(cx: &ShapeCx) -> Diagnostic {
         };
         d = d.with_label(operand.span, format!("{what} is {}", fmt_shape(shape)));
     }
+    // A projection adds a layer (with weights): it changes what the network computes, so
+    // every fix here is only offered.
+    let maybe = Applicability::MaybeIncorrect;
     match cx.skip {
         Some(SkipKind::Residual { has_shortcut }) => {
             let (x, body) = (&inputs[0], &inputs[1]);
+            let shortcut = cx.operands[0].written;
             match projection_stride(x, body) {
-                Some(s) if has_shortcut => d.with_help(format!(
-                    "make the shortcut produce {}: `shortcut {{ {} }}`",
-                    fmt_shape(body),
-                    projection(body[0], s)
-                )),
-                Some(s) => d.with_help(format!(
-                    "project the shortcut to {}: `residual {{ ... }} shortcut {{ {} }}`",
-                    fmt_shape(body),
-                    projection(body[0], s)
-                )),
+                Some(s) if has_shortcut => d.with_fix(
+                    format!("make the shortcut produce {}: `shortcut {{ {} }}`", fmt_shape(body), projection(body[0], s)),
+                    Suggestion::replace(shortcut, projection(body[0], s), maybe),
+                ),
+                Some(s) => d.with_fix(
+                    format!(
+                        "project the shortcut to {}: `residual {{ ... }} shortcut {{ {} }}`",
+                        fmt_shape(body),
+                        projection(body[0], s)
+                    ),
+                    Suggestion::replace(
+                        Span { start: shortcut.end, ..shortcut },
+                        format!(" shortcut {{ {} }}", projection(body[0], s)),
+                        maybe,
+                    ),
+                ),
                 None => d.with_help(format!(
                     "the body must keep or shrink the {} input; check its strides and channels",
                     fmt_shape(x)
@@ -125,6 +136,7 @@ fn mismatch(cx: &ShapeCx) -> Diagnostic {
             let target =
                 (0..inputs.len()).min_by_key(|&i| (inputs[i].iter().skip(1).product::<usize>(), i)).unwrap_or(0);
             let t = &inputs[target];
+            let mut edits = Vec::new();
             let fixes: Vec<String> = inputs
                 .iter()
                 .zip(cx.operands)
@@ -132,15 +144,28 @@ fn mismatch(cx: &ShapeCx) -> Diagnostic {
                 .filter_map(|(s, operand)| {
                     let conv = projection(t[0], projection_stride(s, t)?);
                     Some(match &operand.name {
-                        Some(n) => format!("`let {n}_proj = {n} -> {conv}` and add `{n}_proj`"),
-                        None => format!("end the chain with `-> {conv}` before the add"),
+                        Some(n) => {
+                            edits.push(Edit::LineBefore { span: cx.span, text: format!("let {n}_proj = {n} -> {conv}") });
+                            edits.push(Edit::Replace { span: operand.written, text: format!("{n}_proj") });
+                            format!("`let {n}_proj = {n} -> {conv}` and add `{n}_proj`")
+                        }
+                        None => {
+                            edits.push(Edit::Replace {
+                                span: Span { end: cx.span.start, ..cx.span },
+                                text: format!("{conv} -> "),
+                            });
+                            format!("end the chain with `-> {conv}` before the add")
+                        }
                     })
                 })
                 .collect();
             if fixes.is_empty() {
                 d.with_help(format!("every operand of `add` must have the same shape; make them all {}", fmt_shape(t)))
             } else {
-                d.with_help(format!("project to {} with a 1x1 convolution: {}", fmt_shape(t), fixes.join("; ")))
+                d.with_fix(
+                    format!("project to {} with a 1x1 convolution: {}", fmt_shape(t), fixes.join("; ")),
+                    Suggestion { edits, applicability: maybe },
+                )
             }
         }
     }

@@ -2,21 +2,22 @@
 
 use super::sig::{Default, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Applicability, Code, Diagnostic, Suggestion};
+use crate::source::Span;
 use crate::kernels::{Act, reference};
 use crate::tensor::fmt_shape;
 use serde::Serialize;
 use std::borrow::Cow;
 
 /// `out` outputs from all of its input's features (a map is flattened); `act` is set by
-/// fusion. `in_features` is the size the author declared, if any.
+/// fusion. `in_features` is the size the author declared, if any, and where.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Dense {
     pub out: usize,
     pub bias: bool,
     pub act: Option<Act>,
     #[serde(skip)]
-    pub in_features: Option<usize>,
+    pub in_features: Option<(usize, Span)>,
 }
 
 impl Builtin for Dense {
@@ -35,7 +36,8 @@ impl Builtin for Dense {
     };
 
     fn from_args(a: &Args) -> Result<Dense, Box<Diagnostic>> {
-        Ok(Dense { out: a.int("out"), bias: a.flag("bias"), act: None, in_features: a.opt_int("in_features") })
+        Ok(Dense { out: a.int("out"), bias: a.flag("bias"), act: None, in_features: a.opt_int("in_features").zip(a.spans.get("in_features").copied()),
+        })
     }
 }
 
@@ -50,7 +52,7 @@ impl Layer for Dense {
     fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
         let input = &cx.inputs[0];
         let n: usize = input.iter().product();
-        if let Some(declared) = self.in_features
+        if let Some((declared, at)) = self.in_features
             && declared != n
         {
             let received = if input.len() > 1 {
@@ -65,7 +67,11 @@ impl Layer for Dense {
                     cx.span,
                     format!("receives {received}"),
                 )
-                .with_help(format!("write `in_features = {n}`, or drop `in_features` and let netc infer it")),
+                .with_fix(
+                    format!("write `in_features = {n}`, or drop `in_features` and let netc infer it"),
+                    // The declared count is only checked: correcting it computes the same.
+                    Suggestion::replace(at, n.to_string(), Applicability::MachineApplicable),
+                ),
             );
         }
         Some(vec![self.out])

@@ -58,6 +58,10 @@ pub struct Operand {
     pub span: Span,
     /// The tensor's name when the operand was written as one.
     pub name: Option<String>,
+    /// Where the operand is written in the op's own syntax, for fixes that rewrite it: the name
+    /// in `add(a, b)`; for a residual, its shortcut's chain, or the whole `residual { ... }`
+    /// stage when it has none; the previous stage for a chain's implicit operand.
+    pub written: Span,
 }
 
 /// How an add came to be written: the residual form or an explicit `add(a, b)`.

@@ -261,6 +261,8 @@ pub struct Args {
     /// The whole call, for diagnostics about the combination of arguments.
     pub call: Span,
     pub values: HashMap<&'static str, Value>,
+    /// Where each argument given was written (its value), for fixes that rewrite it.
+    pub spans: HashMap<&'static str, Span>,
 }
 
 impl Args {

@@ -7,4 +7,4 @@ mod program;
 pub mod trivia;
 
 pub use parse::parse_file;
-pub use program::{MAX_SOURCE_BYTES, PRELUDE, Program, load_program, read_source};
+pub use program::{MAX_SOURCE_BYTES, PRELUDE, PRELUDE_FILE, PRELUDE_NAME, Program, load_program, read_source};

@@ -2,7 +2,7 @@
 
 use super::ast::*;
 use super::trivia;
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Applicability, Code, Diagnostic, Edit, Suggestion};
 use crate::source::{FileId, Span};
 use pest::Parser;
 use pest::iterators::Pair;
@@ -223,40 +223,70 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
     );
     let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
     let next = rest.chars().next();
-    if let Some(help) = next.and_then(lookalike) {
+    let at = |range: std::ops::Range<usize>| Span::new(file, range);
+    if let Some((help, replacement)) = next.and_then(lookalike) {
         d.message =
             format!("unexpected character `{}` (U+{:04X})", next.unwrap_or_default(), next.unwrap_or_default() as u32);
-        d = d.with_help(help);
+        d = d.with_fix(help, Suggestion::replace(span, replacement, Applicability::MachineApplicable));
     } else if next == Some('"') {
-        d = d
-            .with_help("only `import` paths are quoted: modes and names are written without quotes, e.g. `pad = same`");
+        let help = "only `import` paths are quoted: modes and names are written without quotes, e.g. `pad = same`";
+        // `"same"` -> `same`, when the quotes hold one word.
+        let quoted = rest[1..].find(['"', '\n']).map(|i| &rest[1..1 + i]).filter(|w| {
+            !w.is_empty() && rest[1 + w.len()..].starts_with('"') && w.chars().all(|c| c.is_alphanumeric() || c == '_')
+        });
+        d = match quoted {
+            Some(w) => d.with_fix(
+                help,
+                Suggestion::replace(at(pos..pos + w.len() + 2), w, Applicability::MachineApplicable),
+            ),
+            None => d.with_help(help),
+        };
     } else if expected.iter().any(|x| x == "a name") && KEYWORDS.contains(&word.as_str()) {
         d.message = format!("`{word}` is a keyword and cannot be used as a name");
-        d = d.with_help(format!("choose another name, e.g. `{word}_out`"));
+        // The name's uses must be renamed too: not safe to apply blind.
+        let renamed = format!("{word}_out");
+        d = d.with_fix(
+            format!("choose another name, e.g. `{renamed}`"),
+            Suggestion::replace(at(pos..pos + word.len()), renamed, Applicability::MaybeIncorrect),
+        );
     } else if rest.starts_with('=') && expected.iter().any(|x| x == "`->`") {
         d = d.with_help("layers are chained with `->`; to name a tensor write `let name = chain`");
     } else if expected.iter().any(|x| x == "`,`") && expected.iter().any(|x| x == "`)`") {
-        d = d.with_help("separate arguments with commas: `conv(64, 3, stride = 2)`");
+        // The comma goes right after the previous argument (a missing operator is as likely).
+        let after = src[..pos].trim_end().len();
+        d = d.with_fix(
+            "separate arguments with commas: `conv(64, 3, stride = 2)`",
+            Suggestion::replace(at(after..after), ",", Applicability::MaybeIncorrect),
+        );
     } else if expected.iter().any(|x| x == "`}`") && ["block", "input", "output", "import"].contains(&word.as_str()) {
-        d = d.with_help("a `{` before this is never closed: add the missing `}` at the end of its body");
+        // Where the body was meant to end is a guess: before the next item.
+        d = d.with_fix(
+            "a `{` before this is never closed: add the missing `}` at the end of its body",
+            Suggestion { edits: vec![Edit::LineBefore { span, text: "}".into() }], applicability: Applicability::MaybeIncorrect },
+        );
     } else if expected.iter().any(|x| x == "`->`") && !word.is_empty() && !KEYWORDS.contains(&word.as_str()) {
-        d = d.with_help(format!(
-            "join the stages of a chain with `->` (`... -> {word}`); a new statement starts with `let`, `output`, `input`, `block` or `import`"
-        ));
+        // A missing `let` or `output` is as likely as a missing arrow.
+        d = d.with_fix(
+            format!(
+                "join the stages of a chain with `->` (`... -> {word}`); a new statement starts with `let`, `output`, `input`, `block` or `import`"
+            ),
+            Suggestion::replace(at(pos..pos), "-> ", Applicability::MaybeIncorrect),
+        );
     }
     d
 }
 
-/// The fix for a character that looks like one of the language's but is not.
-fn lookalike(c: char) -> Option<&'static str> {
+/// The fix for a character that looks like one of the language's but is not, and the
+/// character(s) it stands for.
+fn lookalike(c: char) -> Option<(&'static str, &'static str)> {
     Some(match c {
-        '\u{2192}' | '\u{27F6}' | '\u{21D2}' => "write the arrow as `->`",
-        '\u{00D7}' | '\u{2715}' | '\u{2A2F}' => "write shapes with the letter `x`: `3x224x224`",
-        '\u{2212}' | '\u{2013}' | '\u{2014}' => "write the minus sign as `-`",
+        '\u{2192}' | '\u{27F6}' | '\u{21D2}' => ("write the arrow as `->`", "->"),
+        '\u{00D7}' | '\u{2715}' | '\u{2A2F}' => ("write shapes with the letter `x`: `3x224x224`", "x"),
+        '\u{2212}' | '\u{2013}' | '\u{2014}' => ("write the minus sign as `-`", "-"),
         '\u{00A0}' | '\u{2007}' | '\u{2009}' | '\u{200A}' | '\u{202F}' | '\u{3000}' | '\u{FEFF}' => {
-            "a non-breaking or other special space: replace it with a plain space"
+            ("a non-breaking or other special space: replace it with a plain space", " ")
         }
-        '\u{201C}' | '\u{201D}' | '\u{201E}' => "write import paths in plain double quotes `\"`",
+        '\u{201C}' | '\u{201D}' | '\u{201E}' => ("write import paths in plain double quotes `\"`", "\""),
         _ => return None,
     })
 }

@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 /// The prelude's source, compiled in.
 pub const PRELUDE: &str = include_str!("../../grammar/prelude.net");
 
+/// The prelude's name in diagnostics, and its file in every program's [`SourceMap`] (it is
+/// loaded first).
+pub const PRELUDE_NAME: &str = "<prelude>";
+pub const PRELUDE_FILE: FileId = 0;
+
 /// Every parsed file of a program. `files[0]` is the prelude; the main file comes last,
 /// after the files it imports (so later definitions shadow earlier ones).
 #[derive(Default)]
@@ -76,7 +81,8 @@ pub fn load_program(
 ) -> (Program, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut program = Program::default();
-    let prelude = sources.add("<prelude>", PRELUDE);
+    let prelude = sources.add(PRELUDE_NAME, PRELUDE);
+    debug_assert_eq!(prelude, PRELUDE_FILE, "the prelude is a program's first file");
     match parse_file(prelude, PRELUDE) {
         Ok(f) => program.files.push((prelude, f)),
         Err(d) => diags.push(*d),

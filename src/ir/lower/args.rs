@@ -5,7 +5,7 @@ use super::blocks::signature;
 use super::eval::Value;
 use super::scope::{Frame, Tensor};
 use super::{Lowerer, a_or_an};
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Applicability, Code, Diagnostic, Suggestion};
 use crate::ops::Operand;
 use crate::ops::sig::{Args, Default, Signature, Ty, Value as Const};
 use crate::source::Span;
@@ -54,8 +54,7 @@ impl<'p> Lowerer<'p> {
                         n.span,
                         "unknown parameter",
                     );
-                    let help = super::suggest::param_help(callee.params, &n.name);
-                    self.diags.push(defined_here(d).with_help(help));
+                    self.diags.push(super::suggest::param_help(defined_here(d), callee.params, n));
                     return None;
                 }
             },
@@ -210,6 +209,7 @@ impl<'p> Lowerer<'p> {
         cur: Option<Tensor>,
     ) -> Option<BuiltinArgs> {
         let mut vals: HashMap<&'static str, Const> = HashMap::new();
+        let mut spans: HashMap<&'static str, Span> = HashMap::new();
         // Parameters given an argument, even one that failed: those are not also "missing".
         let mut given = HashSet::new();
         let mut tensors: Vec<Tensor> = Vec::new();
@@ -220,7 +220,7 @@ impl<'p> Lowerer<'p> {
             && let Some(c) = cur
         {
             tensors.push(c);
-            operands.push(Operand { span: c.span, name: None });
+            operands.push(Operand { span: c.span, name: None, written: c.span });
         }
         let names = sig.param_names();
         let callee =
@@ -242,15 +242,20 @@ impl<'p> Lowerer<'p> {
                 && !frame.params.contains_key(word)
             {
                 let list: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
-                self.diags.push(
-                    Diagnostic::error(
-                        Code::BadValue,
-                        format!("`{}` of `{}` is `{word}`, which is not one of its modes", param.name, sig.name),
-                        a.value.span,
-                        "unknown mode",
-                    )
-                    .with_help(format!("`{}` is {}", param.name, list.join(" or "))),
+                let d = Diagnostic::error(
+                    Code::BadValue,
+                    format!("`{}` of `{}` is `{word}`, which is not one of its modes", param.name, sig.name),
+                    a.value.span,
+                    "unknown mode",
                 );
+                let help = format!("`{}` is {}", param.name, list.join(" or "));
+                // The nearest mode is a guess, and each mode computes something else.
+                self.diags.push(match super::suggest::closest(word, words).first() {
+                    Some(near) => {
+                        d.with_fix(help, Suggestion::replace(a.value.span, *near, Applicability::MaybeIncorrect))
+                    }
+                    None => d.with_help(help),
+                });
                 ok = false;
                 continue;
             }
@@ -259,6 +264,7 @@ impl<'p> Lowerer<'p> {
                     Ok(v) => match param.check(sig.name, &v) {
                         Ok(()) => {
                             vals.insert(param.name, v);
+                            spans.insert(param.name, a.value.span);
                         }
                         Err((msg, label, help)) => {
                             self.diags
@@ -308,7 +314,7 @@ impl<'p> Lowerer<'p> {
             };
             vals.insert(p.name, v);
         }
-        ok.then_some(BuiltinArgs { args: Args { call: call.span, values: vals }, tensors, operands })
+        ok.then_some(BuiltinArgs { args: Args { call: call.span, values: vals, spans }, tensors, operands })
     }
 
     /// One tensor argument of `add` / `concat`; false if it is not one (reported).
@@ -336,7 +342,7 @@ impl<'p> Lowerer<'p> {
                     ExprKind::Name(n) => Some(n.clone()),
                     _ => None,
                 };
-                operands.push(Operand { span: t.span, name });
+                operands.push(Operand { span: t.span, name, written: a.value.span });
                 true
             }
             Some(v) => {

@@ -149,7 +149,10 @@ impl<'p> Lowerer<'p> {
                 };
                 let name = self.auto_name(frame, "add", *keyword)?;
                 let path = (frame.scope, name);
-                let operands = vec![Operand { span: short.span, name: None }, Operand { span: body.span, name: None }];
+                let operands = vec![
+                    Operand { span: short.span, name: None, written: shortcut.as_ref().map_or(*span, |sc| sc.span) },
+                    Operand { span: body.span, name: None, written: body.span },
+                ];
                 let skip = Some(SkipKind::Residual { has_shortcut: shortcut.is_some() });
                 let add = Op::Add(Add { relu: false });
                 let node = self.new_node(add, path, *keyword, &[short.node, body_out.node], operands, skip)?;

@@ -3,7 +3,7 @@
 
 use super::Lowerer;
 use super::scope::Frame;
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Applicability, Code, Diagnostic, Suggestion};
 use crate::ops::BUILTINS;
 use crate::syntax::ast;
 
@@ -41,7 +41,7 @@ impl<'p> Lowerer<'p> {
                 name.span,
                 "not a built-in layer or a defined block",
             );
-            self.unknown_callee(d, &name.name)
+            self.unknown_callee(d, name)
         } else {
             let mut candidates: Vec<&str> = BUILTINS.iter().map(|b| b.sig.name).collect();
             candidates.extend(self.blocks.keys().copied());
@@ -54,7 +54,7 @@ impl<'p> Lowerer<'p> {
                 "not defined here",
             );
             match closest(&name.name, &candidates).first() {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                Some(s) => typo_fix(d, name, s),
                 None => d.with_help(
                     "tensors must be defined with `let` before use; parameters are those of the enclosing block",
                 ),
@@ -77,10 +77,15 @@ impl Lowerer<'_> {
     /// `dense`), the layers and blocks of a similar name (saying what each computes, since a
     /// typo's neighbour is a different layer), the layers nearest in meaning to one netc does
     /// not have, or that it has none, and how to define it.
-    fn unknown_callee(&self, d: Diagnostic, name: &str) -> Diagnostic {
+    fn unknown_callee(&self, d: Diagnostic, ident: &ast::Ident) -> Diagnostic {
+        let name = ident.name.as_str();
         let lower = name.to_lowercase();
         if let Some(b) = BUILTINS.iter().find(|b| b.sig.aliases.contains(&lower.as_str()) || b.sig.name == lower) {
-            return d.with_help(format!("netc calls this layer `{}`: `{}`", b.sig.name, b.sig.render()));
+            // The same layer under netc's name; its arguments may still differ (the help shows them).
+            return d.with_fix(
+                format!("netc calls this layer `{}`: `{}`", b.sig.name, b.sig.render()),
+                Suggestion::replace(ident.span, b.sig.name, Applicability::MachineApplicable),
+            );
         }
         let describe = |n: &str| match crate::ops::builtin(n) {
             Some(b) => format!("`{n}` ({})", b.sig.summary),
@@ -101,7 +106,7 @@ impl Lowerer<'_> {
         match closest(name, &candidates)[..] {
             [] => d.with_note(format!("netc has no layer `{name}`")).with_help(define),
             [only] => {
-                let d = d.with_help(format!("did you mean `{only}`?"));
+                let d = typo_fix(d, ident, only);
                 match crate::ops::builtin(only) {
                     Some(b) => d.with_note(format!("`{only}` computes {}", b.sig.summary)),
                     None => d,
@@ -170,13 +175,22 @@ const MISSING: &[Missing] = &[
     Missing { names: &["logsoftmax", "log_softmax", "softmin"], what: "log-softmax", nearest: &["softmax"] },
 ];
 
-/// The help for an unknown parameter name: the closest parameter, or the list of them.
-pub(super) fn param_help(names: &[&str], given: &str) -> String {
-    match closest(given, names).first() {
-        Some(s) => format!("did you mean `{s}`?"),
-        None if names.is_empty() => "it takes no parameters".to_string(),
-        None => format!("its parameters are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+/// The help for an unknown parameter name: the closest parameter (as a fix), or the list of them.
+pub(super) fn param_help(d: Diagnostic, names: &[&str], given: &ast::Ident) -> Diagnostic {
+    match closest(&given.name, names).first() {
+        Some(s) => typo_fix(d, given, s),
+        None if names.is_empty() => d.with_help("it takes no parameters"),
+        None => d.with_help(format!(
+            "its parameters are {}",
+            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        )),
     }
+}
+
+/// "did you mean `near`?", with the rename as a fix. The nearest name is a guess (and a
+/// different layer or tensor computes something else), so the fix is not applied blind.
+pub(super) fn typo_fix(d: Diagnostic, name: &ast::Ident, near: &str) -> Diagnostic {
+    d.with_fix(format!("did you mean `{near}`?"), Suggestion::replace(name.span, near, Applicability::MaybeIncorrect))
 }
 
 /// Suggestions shown at most.
@@ -185,7 +199,7 @@ const MAX_SUGGESTIONS: usize = 3;
 /// The candidates close to `name` by optimal-string-alignment distance (edits and adjacent
 /// transpositions: `reul` -> `relu` is 1) that are likely typos of it, closest first (ties
 /// alphabetically), at most [`MAX_SUGGESTIONS`].
-fn closest<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
+pub(super) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
     let len = name.chars().count();
     if len > MAX_SUGGEST_LEN {
         return Vec::new();
