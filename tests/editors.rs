@@ -29,7 +29,8 @@ fn alternation(regex: &str) -> BTreeSet<String> {
 /// The words of the VS Code grammar's repository entry `entry` (its `match`, or the matches of
 /// its `patterns`).
 fn grammar_words(entry: &str) -> BTreeSet<String> {
-    let grammar: serde_json::Value = serde_json::from_str(&read("editors/vscode/syntaxes/net.tmLanguage.json")).expect("the grammar is JSON");
+    let grammar: serde_json::Value =
+        serde_json::from_str(&read("editors/vscode/syntaxes/net.tmLanguage.json")).expect("the grammar is JSON");
     let e = &grammar["repository"][entry];
     let matches: Vec<&str> = match e["patterns"].as_array() {
         Some(ps) => ps.iter().map(|p| p["match"].as_str().expect("a match")).collect(),
@@ -96,7 +97,10 @@ fn is_function(f: &str) -> bool {
 fn assert_same(what: &str, file: &str, listed: BTreeSet<String>, netc: BTreeSet<String>) {
     let missing: Vec<_> = netc.difference(&listed).collect();
     let extra: Vec<_> = listed.difference(&netc).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "{file}: the {what} differ from netc's: missing {missing:?}, not netc's {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{file}: the {what} differ from netc's: missing {missing:?}, not netc's {extra:?}"
+    );
 }
 
 const TM: &str = "editors/vscode/syntaxes/net.tmLanguage.json";
@@ -135,7 +139,10 @@ fn grammar_mode_words_and_types_are_netcs() {
         }
     }
     let grammar = read(TM);
-    let types = alternation(&grammar[grammar.find("\"typed-parameter\"").expect("a typed-parameter entry")..].replacen("(int|", "(?:int|", 1));
+    let types = alternation(
+        &grammar[grammar.find("\"typed-parameter\"").expect("a typed-parameter entry")..]
+            .replacen("(int|", "(?:int|", 1),
+    );
     for t in types {
         assert!(Ty::from_name(&t).is_some(), "{TM}: `{t}` is not a parameter type of netc");
     }
@@ -214,12 +221,18 @@ fn tree_sitter_parser_is_generated_from_grammar_js() {
     let _serial = TREE_SITTER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cli) = tree_sitter() else { return };
     let out = std::env::temp_dir().join(format!("netc-tree-sitter-{}", std::process::id()));
-    let o = run_tree_sitter(&cli, &["generate", "--abi", "14", "--output", out.to_str().expect("a UTF-8 path"), "grammar.js"]);
+    let o = run_tree_sitter(
+        &cli,
+        &["generate", "--abi", "14", "--output", out.to_str().expect("a UTF-8 path"), "grammar.js"],
+    );
     assert!(o.status.success(), "tree-sitter generate failed:\n{}", text(&o));
     for file in ["parser.c", "grammar.json", "node-types.json"] {
         let fresh = std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let committed = read(&format!("{TS_DIR}/src/{file}"));
-        assert!(fresh == committed, "{TS_DIR}/src/{file} is not what grammar.js generates: run `tree-sitter generate --abi 14` in {TS_DIR}");
+        assert!(
+            fresh == committed,
+            "{TS_DIR}/src/{file} is not what grammar.js generates: run `tree-sitter generate --abi 14` in {TS_DIR}"
+        );
     }
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -28,11 +28,14 @@ local ok, err = pcall(function()
     end
   end
   -- Waits for the diagnostic, or until the server has quit.
-  local clients = vim.lsp.get_clients or vim.lsp.get_active_clients
+  local id = vim.b.netc_client
+  local function running()
+    return id ~= nil and vim.lsp.get_client_by_id(id) ~= nil
+  end
   vim.wait(30000, function()
-    return e0007() ~= nil or #clients() == 0
+    return e0007() ~= nil or not running()
   end, 50)
-  if not check(#clients() == 1, '`netc lsp` is running') then
+  if not check(running(), '`netc lsp` is running') then
     return
   end
   for _, d in ipairs(vim.diagnostic.get(0)) do

@@ -55,7 +55,8 @@ function M.setup(opts)
     callback = function(args)
       vim.bo[args.buf].commentstring = '# %s'
       vim.bo[args.buf].comments = ':#,://'
-      start(args.buf, cmd)
+      -- The client's id, for scripts (the end-to-end test waits on it).
+      vim.b[args.buf].netc_client = start(args.buf, cmd)
     end,
   })
 end
