@@ -7,7 +7,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // Deeply nested networks recurse during lowering; give the compiler a generous stack.
     let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(|| {
-        let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+        // Not locked for the whole run: `netc lsp` writes from the language server's own
+        // threads.
+        let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
         let color = std::io::stderr().is_terminal();
         netc::commands::main(std::env::args_os(), &mut netc::commands::Streams { out: &mut out, err: &mut err, color })
     });

@@ -72,7 +72,10 @@ fn applying_each_suggestion_of_every_ui_case_removes_its_diagnostic() {
             let at = shifted(d.primary.span.start, &primary_edits);
             let file = c.sources.name(d.primary.span.file);
             let still = after.diagnostics.iter().any(|e| {
-                e.code == d.code && e.message == d.message && e.primary.span.start == at && after.sources.name(e.primary.span.file) == file
+                e.code == d.code
+                    && e.message == d.message
+                    && e.primary.span.start == at
+                    && after.sources.name(e.primary.span.file) == file
             });
             let what = format!("{name}: {} ({})", d.code.as_str(), suggestion.applicability.as_str());
             if still {
@@ -107,7 +110,10 @@ fn check_fix_applies_the_machine_applicable_fixes_and_reports_what_remains() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("3 fixes applied"), "{err}");
     assert!(out.contains("total: 3 layers"), "{out}");
-    assert_eq!(std::fs::read_to_string(&arrows).unwrap(), "input x: 3x8x8\noutput x -> conv(4, 3, pad = same) -> relu\n");
+    assert_eq!(
+        std::fs::read_to_string(&arrows).unwrap(),
+        "input x: 3x8x8\noutput x -> conv(4, 3, pad = same) -> relu\n"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -115,7 +121,8 @@ fn check_fix_applies_the_machine_applicable_fixes_and_reports_what_remains() {
 fn json_diagnostics_carry_their_suggestions() {
     let (_, out, _) = common::netc(&["check", "examples/seed_torch.net", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    let suggestions: Vec<&serde_json::Value> = v["diagnostics"].as_array().unwrap().iter().map(|d| &d["suggestion"]).collect();
+    let suggestions: Vec<&serde_json::Value> =
+        v["diagnostics"].as_array().unwrap().iter().map(|d| &d["suggestion"]).collect();
     insta::assert_snapshot!("json_suggestions", serde_json::to_string_pretty(&suggestions).unwrap());
 }
 

@@ -127,7 +127,11 @@ fn definition_and_references_of_tensors_parameters_and_imported_blocks() {
     let (uri2, text2, _) = c.open_file("tests/ui/ok_import.net");
     let imported = c.result("textDocument/definition", at(&uri2, position(&text2, "vgg_bn(32)", 0, 0)));
     let import = c.result("textDocument/definition", at(&uri2, position(&text2, "import", 0, 2)));
-    snap(&c, "definition_and_references", &json!({ "param": param, "references": refs, "imported_block": imported, "import": import }));
+    snap(
+        &c,
+        "definition_and_references",
+        &json!({ "param": param, "references": refs, "imported_block": imported, "import": import }),
+    );
     c.shutdown();
 }
 
@@ -145,7 +149,9 @@ fn quick_fix_for_e0007_applied_removes_the_error() {
     let fixed = apply(&text, &edits);
     let diags = c.change(&uri, 2, &fixed);
     let codes: Vec<&str> = diags.as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
-    assert_eq!(codes, ["E0010"], "{fixed}");
+    // The projected sum is 128x28x28, which is what the classifier was declared for: E0010
+    // goes too.
+    assert!(codes.is_empty(), "{codes:?}\n{fixed}");
     c.shutdown();
 }
 
@@ -171,8 +177,8 @@ fn utf16_columns_after_non_ascii_text() {
     let text = "# Résumé: 𝔸 network\ninput x: 3x8x8 # é𝔸\nlet 𝔸é = x -> reul\noutput 𝔸é\n";
     let uri = uri("examples/untitled_utf16.net");
     let diags = c.open(&uri, text);
-    // `reul` starts after `let 𝔸é = x -> `: 4 + 2 + 1 + 11 = 18 UTF-16 units.
-    assert_eq!(diags[0]["range"]["start"], json!({ "line": 2, "character": 18 }), "{diags}");
+    // `reul` starts after `let 𝔸é = x -> `: 4 + 2 + 1 + 8 = 15 UTF-16 units (20 bytes).
+    assert_eq!(diags[0]["range"]["start"], json!({ "line": 2, "character": 15 }), "{diags}");
     let hover = c.result("textDocument/hover", at(&uri, json!({ "line": 3, "character": 8 })));
     snap(&c, "utf16_columns", &json!({ "diagnostics": diags, "hover": hover }));
     c.shutdown();
@@ -230,7 +236,11 @@ fn signature_help_symbols_and_formatting() {
         "textDocument/formatting",
         json!({ "textDocument": doc(&uri), "options": { "tabSize": 4, "insertSpaces": true } }),
     );
-    snap(&c, "signature_help_symbols_formatting", &json!({ "signature": sig, "block_signature": block_sig, "symbols": symbols, "formatting": format }));
+    snap(
+        &c,
+        "signature_help_symbols_formatting",
+        &json!({ "signature": sig, "block_signature": block_sig, "symbols": symbols, "formatting": format }),
+    );
     c.shutdown();
 }
 

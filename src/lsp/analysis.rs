@@ -95,9 +95,9 @@ fn syntax_error_at(c: &Compilation) -> Option<usize> {
 /// Whether the line starting at byte `i` of `text` starts an item.
 fn starts_item(text: &str, i: usize) -> bool {
     let rest = &text[i..];
-    ["import", "input", "block", "let", "output"].iter().any(|k| {
-        rest.starts_with(k) && !rest[k.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
-    })
+    ["import", "input", "block", "let", "output"]
+        .iter()
+        .any(|k| rest.starts_with(k) && !rest[k.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
 }
 
 /// Replaces the item around byte `at` (from the line starting it to the next line that starts
@@ -107,7 +107,8 @@ fn blank_item(text: &mut String, at: usize) {
     let line_starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
     let start = line_starts.iter().rev().copied().find(|&s| s <= at && starts_item(text, s)).unwrap_or(0);
     let end = line_starts.iter().copied().find(|&s| s > at && starts_item(text, s)).unwrap_or(text.len());
-    let blank: String = text[start..end].chars().map(|c| if c == '\n' { "\n".to_string() } else { " ".repeat(c.len_utf8()) }).collect();
+    let blank: String =
+        text[start..end].chars().map(|c| if c == '\n' { "\n".to_string() } else { " ".repeat(c.len_utf8()) }).collect();
     text.replace_range(start..end, &blank);
 }
 
@@ -186,10 +187,13 @@ impl Analysis {
                 None => groups.push((g, vec![n])),
             }
         }
-        groups.into_iter().map(|(_, mut v)| {
-            v.sort();
-            v
-        }).collect()
+        groups
+            .into_iter()
+            .map(|(_, mut v)| {
+                v.sort();
+                v
+            })
+            .collect()
     }
 
     /// The distinct output shapes of a stage (one per instance of the code it is in; empty

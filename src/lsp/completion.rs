@@ -155,7 +155,8 @@ fn layers(files: &Files) -> Vec<CompletionItem> {
         .collect();
     let a = &files.doc.analysis;
     for b in a.blocks() {
-        let required: Vec<&str> = b.params.iter().filter(|p| p.default.is_none()).map(|p| p.name.name.as_str()).collect();
+        let required: Vec<&str> =
+            b.params.iter().filter(|p| p.default.is_none()).map(|p| p.name.name.as_str()).collect();
         items.push(CompletionItem {
             label: b.name.name.clone(),
             kind: Some(CompletionItemKind::MODULE),

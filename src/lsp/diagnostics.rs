@@ -6,9 +6,7 @@
 use super::files::Files;
 use crate::compile::Compilation;
 use crate::diag::{self, Severity};
-use lsp_types::{
-    CodeDescription, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, NumberOrString, Uri,
-};
+use lsp_types::{CodeDescription, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, NumberOrString, Uri};
 use std::str::FromStr;
 
 /// Where the catalogue pages are: `{base}{code}.md`, or `.html` with a base given by the editor.
@@ -20,10 +18,7 @@ pub struct DocsBase {
 impl Default for DocsBase {
     /// The catalogue in the source tree netc was built from (`book/src/diagnostics/`).
     fn default() -> DocsBase {
-        DocsBase {
-            base: format!("file://{}/book/src/diagnostics/", env!("CARGO_MANIFEST_DIR")),
-            extension: "md",
-        }
+        DocsBase { base: format!("file://{}/book/src/diagnostics/", env!("CARGO_MANIFEST_DIR")), extension: "md" }
     }
 }
 
@@ -45,9 +40,11 @@ pub fn to_lsp(files: &Files, c: &Compilation, d: &diag::Diagnostic, docs: &DocsB
     let related: Vec<DiagnosticRelatedInformation> = d
         .secondary
         .iter()
-        .filter_map(|l| Some(DiagnosticRelatedInformation { location: files.location(c, l.span)?, message: l.message.clone() }))
+        .filter_map(|l| {
+            Some(DiagnosticRelatedInformation { location: files.location(c, l.span)?, message: l.message.clone() })
+        })
         .collect();
-    let mut message = format!("{}: {}", d.message, d.primary.message);
+    let mut message = d.message.clone();
     for note in &d.notes {
         message.push_str(&format!("\nnote: {note}"));
     }

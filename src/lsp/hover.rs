@@ -22,7 +22,7 @@ pub fn hover(files: &Files, pos: Position) -> Option<Hover> {
         (Target::Builtin(name), Some(call)) => layer_call(a, name, call),
         (Target::Block(def), Some(call)) => {
             let b = a.block_def(*def)?;
-            format!("{}\n\n---\n\n{}", block_call(a, call), block_doc(&a.compilation.sources, b))
+            format!("{}\n\n---\n\n{}", block_call(a, call).trim_end(), block_doc(&a.compilation.sources, b))
         }
         (Target::Block(def), None) => block_doc(&a.compilation.sources, a.block_def(*def)?),
         (Target::Name(def), _) => name(a, *def)?,
@@ -150,7 +150,8 @@ fn name(a: &Analysis, def: Span) -> Option<String> {
     match a.tensor_stage.get(&def) {
         Some(&stage) => {
             let shapes: Vec<String> = a.stage_shapes(stage).iter().map(|s| format!("`{}`", fmt_shape(s))).collect();
-            let shape = if shapes.is_empty() { "not checked (an earlier error)".to_string() } else { shapes.join(" or ") };
+            let shape =
+                if shapes.is_empty() { "not checked (an earlier error)".to_string() } else { shapes.join(" or ") };
             Some(format!("tensor `{text}`: {shape}"))
         }
         None => Some(format!("block parameter `{text}`")),

@@ -14,8 +14,8 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
-    CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
-    InlayHintRequest, References, Request as _, SignatureHelpRequest,
+    CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest, InlayHintRequest,
+    References, Request as _, SignatureHelpRequest,
 };
 use lsp_types::{
     CodeActionProviderCapability, CompletionOptions, HoverProviderCapability, OneOf, PublishDiagnosticsParams,
@@ -103,7 +103,9 @@ impl Server {
                                 connection.sender.send(n.into()).map_err(|e| e.to_string())?;
                             }
                         }
-                        Err(panic) => eprintln!("netc lsp: internal error handling `{method}`: {}", panic_text(&*panic)),
+                        Err(panic) => {
+                            eprintln!("netc lsp: internal error handling `{method}`: {}", panic_text(&*panic))
+                        }
                     }
                 }
                 Message::Response(_) => {}

@@ -11,24 +11,33 @@ pub fn document_symbols(files: &Files) -> Option<DocumentSymbolResponse> {
     let a = &doc.analysis;
     let range = |s: crate::source::Span| doc.lines.range(&doc.text, s.start, s.end);
     #[allow(deprecated)] // `deprecated` is a required field of the type.
-    let symbol = |name: String, detail: Option<String>, kind, span, selection, children: Option<Vec<DocumentSymbol>>| {
-        DocumentSymbol {
-            name,
-            detail,
-            kind,
-            tags: None,
-            deprecated: None,
-            range: range(span),
-            selection_range: range(selection),
-            children,
-        }
-    };
+    let symbol =
+        |name: String, detail: Option<String>, kind, span, selection, children: Option<Vec<DocumentSymbol>>| {
+            DocumentSymbol {
+                name,
+                detail,
+                kind,
+                tags: None,
+                deprecated: None,
+                range: range(span),
+                selection_range: range(selection),
+                children,
+            }
+        };
     let shape_of = |l: &Let| {
-        let shapes: Vec<String> =
-            l.chain.stages.last().map(|s| a.stage_shapes(s.span())).unwrap_or_default().iter().map(|s| fmt_shape(s)).collect();
+        let shapes: Vec<String> = l
+            .chain
+            .stages
+            .last()
+            .map(|s| a.stage_shapes(s.span()))
+            .unwrap_or_default()
+            .iter()
+            .map(|s| fmt_shape(s))
+            .collect();
         (!shapes.is_empty()).then(|| shapes.join(" | "))
     };
-    let let_symbol = |l: &Let| symbol(l.name.name.clone(), shape_of(l), SymbolKind::VARIABLE, l.span, l.name.span, None);
+    let let_symbol =
+        |l: &Let| symbol(l.name.name.clone(), shape_of(l), SymbolKind::VARIABLE, l.span, l.name.span, None);
     let mut out = Vec::new();
     for item in &a.main_file()?.items {
         out.push(match item {

@@ -110,7 +110,11 @@ fn mismatch(cx: &ShapeCx) -> Diagnostic {
             let shortcut = cx.operands[0].written;
             match projection_stride(x, body) {
                 Some(s) if has_shortcut => d.with_fix(
-                    format!("make the shortcut produce {}: `shortcut {{ {} }}`", fmt_shape(body), projection(body[0], s)),
+                    format!(
+                        "make the shortcut produce {}: `shortcut {{ {} }}`",
+                        fmt_shape(body),
+                        projection(body[0], s)
+                    ),
                     Suggestion::replace(shortcut, projection(body[0], s), maybe),
                 ),
                 Some(s) => d.with_fix(
@@ -145,7 +149,10 @@ fn mismatch(cx: &ShapeCx) -> Diagnostic {
                     let conv = projection(t[0], projection_stride(s, t)?);
                     Some(match &operand.name {
                         Some(n) => {
-                            edits.push(Edit::LineBefore { span: cx.span, text: format!("let {n}_proj = {n} -> {conv}") });
+                            edits.push(Edit::LineBefore {
+                                span: cx.span,
+                                text: format!("let {n}_proj = {n} -> {conv}"),
+                            });
                             edits.push(Edit::Replace { span: operand.written, text: format!("{n}_proj") });
                             format!("`let {n}_proj = {n} -> {conv}` and add `{n}_proj`")
                         }

@@ -3,8 +3,8 @@
 use super::sig::{Default, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Applicability, Code, Diagnostic, Suggestion};
-use crate::source::Span;
 use crate::kernels::{Act, reference};
+use crate::source::Span;
 use crate::tensor::fmt_shape;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -36,7 +36,11 @@ impl Builtin for Dense {
     };
 
     fn from_args(a: &Args) -> Result<Dense, Box<Diagnostic>> {
-        Ok(Dense { out: a.int("out"), bias: a.flag("bias"), act: None, in_features: a.opt_int("in_features").zip(a.spans.get("in_features").copied()),
+        Ok(Dense {
+            out: a.int("out"),
+            bias: a.flag("bias"),
+            act: None,
+            in_features: a.opt_int("in_features").zip(a.spans.get("in_features").copied()),
         })
     }
 }

@@ -235,10 +235,9 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
             !w.is_empty() && rest[1 + w.len()..].starts_with('"') && w.chars().all(|c| c.is_alphanumeric() || c == '_')
         });
         d = match quoted {
-            Some(w) => d.with_fix(
-                help,
-                Suggestion::replace(at(pos..pos + w.len() + 2), w, Applicability::MachineApplicable),
-            ),
+            Some(w) => {
+                d.with_fix(help, Suggestion::replace(at(pos..pos + w.len() + 2), w, Applicability::MachineApplicable))
+            }
             None => d.with_help(help),
         };
     } else if expected.iter().any(|x| x == "a name") && KEYWORDS.contains(&word.as_str()) {
@@ -262,7 +261,10 @@ fn syntax_error(file: FileId, src: &str, e: pest::error::Error<Rule>) -> Diagnos
         // Where the body was meant to end is a guess: before the next item.
         d = d.with_fix(
             "a `{` before this is never closed: add the missing `}` at the end of its body",
-            Suggestion { edits: vec![Edit::LineBefore { span, text: "}".into() }], applicability: Applicability::MaybeIncorrect },
+            Suggestion {
+                edits: vec![Edit::LineBefore { span, text: "}".into() }],
+                applicability: Applicability::MaybeIncorrect,
+            },
         );
     } else if expected.iter().any(|x| x == "`->`") && !word.is_empty() && !KEYWORDS.contains(&word.as_str()) {
         // A missing `let` or `output` is as likely as a missing arrow.

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 /// How long a test waits for one message before failing (the server answers in milliseconds).
-const TIMEOUT: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Client {
     child: Child,
@@ -108,9 +108,8 @@ impl Client {
 
     /// The next diagnostics published for `uri`.
     pub fn diagnostics(&mut self, uri: &str) -> Value {
-        let is_for = |m: &Value| {
-            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"].as_str() == Some(uri)
-        };
+        let is_for =
+            |m: &Value| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"].as_str() == Some(uri);
         if let Some(i) = self.pending.iter().position(is_for) {
             return self.pending.remove(i)["params"]["diagnostics"].clone();
         }
