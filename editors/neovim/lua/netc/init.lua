@@ -55,6 +55,10 @@ function M.setup(opts)
     callback = function(args)
       vim.bo[args.buf].commentstring = '# %s'
       vim.bo[args.buf].comments = ':#,://'
+      -- `K` shows the hover (Neovim maps it so itself from 0.10 on).
+      if vim.fn.has('nvim-0.10') == 0 then
+        vim.keymap.set('n', 'K', vim.lsp.buf.hover, { buffer = args.buf })
+      end
       -- The client's id, for scripts (the end-to-end test waits on it).
       vim.b[args.buf].netc_client = start(args.buf, cmd)
     end,
