@@ -19,6 +19,7 @@ pub mod fuzz;
 pub mod io;
 pub mod ir;
 pub mod kernels;
+pub mod onnx;
 pub mod ops;
 pub mod passes;
 pub mod plan;

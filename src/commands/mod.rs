@@ -4,6 +4,7 @@
 
 mod bench;
 mod check;
+mod emit;
 mod explain;
 mod fmt;
 mod run;
@@ -44,6 +45,8 @@ enum Command {
     Bench(BenchArgs),
     /// Rewrite `.net` files in the canonical style, keeping their comments.
     Fmt(fmt::FmtArgs),
+    /// Write the network in another tool's format: `netc emit onnx`, `netc emit triton`.
+    Emit(emit::EmitArgs),
     /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
     Explain {
         /// The code; without one, list them all.
@@ -101,6 +104,7 @@ where
         Command::Run(a) => run::run(&a, streams),
         Command::Bench(a) => bench::bench(&a, streams),
         Command::Fmt(a) => fmt::fmt(&a, streams),
+        Command::Emit(a) => emit::emit(&a, streams),
         Command::Explain { code } => explain::explain(code.as_deref(), streams),
     }
 }
