@@ -11,7 +11,9 @@ examples/zoo/*.net) that `netc check` accepts, this script
      shape inference in strict mode),
   3. runs it with ONNX Runtime (CPU) on the input below and writes
 
-     tests/fixtures/onnx/<stem>.npy    float32 [N, ...]  ONNX Runtime's first output
+     tests/fixtures/onnx/<name>.npy    float32 [N, ...]  ONNX Runtime's first output
+
+  (<name> is the file's path under examples/ with dots for slashes: `resnet18`, `zoo.resnet18`)
 
   and tests/fixtures/onnx/meta.json: per network, its file, input shape, batch, opset, the
   onnx/onnxruntime versions and max |output|.
@@ -61,11 +63,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for f in files:
             f = f.resolve()
-            stem = f.stem
+            stem = str(f.relative_to(REPO / "examples").with_suffix("")).replace("/", ".")
             model_path = Path(tmp) / f"{stem}.onnx"
             r = subprocess.run([netc, "emit", "onnx", str(f), "-o", str(model_path)], capture_output=True, text=True)
             if r.returncode != 0:
-                print(f"skip {f.relative_to(REPO)}: netc emit onnx failed:\n{r.stderr}")
+                print(f"skip {f.relative_to(REPO)}: netc emit onnx failed: {r.stderr.splitlines()[0]}")
                 continue
             onnx.checker.check_model(str(model_path), full_check=True)
             sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])

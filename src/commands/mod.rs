@@ -7,6 +7,7 @@ mod check;
 mod emit;
 mod explain;
 mod fmt;
+mod import;
 mod run;
 
 pub use bench::BenchArgs;
@@ -47,6 +48,8 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Write the network in another tool's format: `netc emit onnx`, `netc emit triton`.
     Emit(emit::EmitArgs),
+    /// Read a model from another tool: `netc import onnx`.
+    Import(import::ImportArgs),
     /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
     Explain {
         /// The code; without one, list them all.
@@ -105,6 +108,7 @@ where
         Command::Bench(a) => bench::bench(&a, streams),
         Command::Fmt(a) => fmt::fmt(&a, streams),
         Command::Emit(a) => emit::emit(&a, streams),
+        Command::Import(a) => import::import(&a, streams),
         Command::Explain { code } => explain::explain(code.as_deref(), streams),
     }
 }

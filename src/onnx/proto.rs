@@ -153,6 +153,24 @@ pub struct ValueInfoProto {
     pub doc_string: String,
 }
 
+impl ValueInfoProto {
+    /// A tensor's per-sample dims (its shape after the batch axis); -1 for a symbolic size;
+    /// empty for other types.
+    pub fn sample_dims(&self) -> Vec<i64> {
+        let Some(type_proto::Value::TensorType(t)) = self.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+            return vec![];
+        };
+        let dims = t.shape.as_ref().map_or(&[][..], |s| &s.dim[..]);
+        dims.iter()
+            .skip(1)
+            .map(|d| match d.value {
+                Some(tensor_shape_proto::dimension::Value::DimValue(v)) => v,
+                _ => -1,
+            })
+            .collect()
+    }
+}
+
 /// A value's type; netc uses tensor types only.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct TypeProto {

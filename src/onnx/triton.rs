@@ -1,20 +1,7 @@
 //! Triton Inference Server's model configuration (`config.pbtxt`) for an ONNX model netc wrote.
 
-use super::proto::{ModelProto, ValueInfoProto, tensor_shape_proto::dimension, type_proto};
+use super::proto::ModelProto;
 use std::fmt::Write;
-
-/// A value's per-sample dims (its shape without the batch axis).
-fn sample_dims(v: &ValueInfoProto) -> Vec<i64> {
-    let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else { return vec![] };
-    let dims = t.shape.as_ref().map_or(&[][..], |s| &s.dim[..]);
-    dims.iter()
-        .skip(1)
-        .map(|d| match d.value {
-            Some(dimension::Value::DimValue(v)) => v,
-            _ => -1,
-        })
-        .collect()
-}
 
 /// The `config.pbtxt` of model `name`: the ONNX Runtime backend, the inputs' and outputs'
 /// names and per-sample dims, batches of up to `max_batch_size`, formed by Triton's dynamic
@@ -28,7 +15,7 @@ pub fn triton_config(model: &ModelProto, name: &str, max_batch_size: usize) -> S
     for (section, values) in [("input", &graph.input), ("output", &graph.output)] {
         let _ = writeln!(s, "{section} [");
         for (i, v) in values.iter().enumerate() {
-            let dims: Vec<String> = sample_dims(v).iter().map(i64::to_string).collect();
+            let dims: Vec<String> = v.sample_dims().iter().map(i64::to_string).collect();
             let _ = writeln!(s, "  {{");
             let _ = writeln!(s, "    name: \"{}\"", v.name);
             let _ = writeln!(s, "    data_type: TYPE_FP32");
