@@ -177,11 +177,15 @@ fn label_of(name: &str, op_type: &str) -> String {
         parts.pop();
     }
     let mut path = String::new();
+    // A segment with a dot names a child of the module before it (`layer1` then `layer1.0`,
+    // `downsample` then `downsample.0`).
     for p in parts {
-        if path.is_empty() || p.starts_with(&format!("{path}.")) {
-            path = p.to_string();
-        } else {
-            path = format!("{path}.{p}");
+        match p.rsplit_once('.') {
+            Some((parent, child)) if path == parent || path.ends_with(&format!(".{parent}")) => {
+                path = format!("{path}.{child}");
+            }
+            _ if path.is_empty() => path = p.to_string(),
+            _ => path = format!("{path}.{p}"),
         }
     }
     let mut label: String = path.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
@@ -246,7 +250,19 @@ impl Importer<'_> {
         }
     }
 
+    /// Records `n` as not importable; its outputs stand for its first layer operand (or an
+    /// unknown constant), so the rest of the graph is still read and every such node listed.
     fn unsupported(&mut self, n: &NodeProto, why: &str) {
+        let stand_in = n
+            .input
+            .iter()
+            .filter_map(|i| self.values.get(i))
+            .find(|v| matches!(v, Val::Layer { .. }))
+            .cloned()
+            .unwrap_or(Val::Const(Const::ints(vec![1], vec![UNKNOWN])));
+        for o in &n.output {
+            self.values.insert(o.clone(), stand_in.clone());
+        }
         let name = if n.name.is_empty() { n.output.first().cloned().unwrap_or_default() } else { n.name.clone() };
         let key = if why.is_empty() { n.op_type.clone() } else { format!("{} ({why})", n.op_type) };
         self.unsupported.entry(key).or_default().push(name);
@@ -364,8 +380,15 @@ impl Importer<'_> {
                 let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
                 let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);
                 let groups = attr_int(n, "group", 1);
-                let mut text = format!("conv({}, {}, stride = {}", w.dims[0], pair(&kernel), pair(&stride));
-                let _ = write!(text, ", pad = {}", if pads[..2] == pads[2..] { pair(&pads[..2]) } else { pair(&pads) });
+                let mut text = format!("conv({}, {}", w.dims[0], pair(&kernel));
+                if stride != [1, 1] {
+                    let _ = write!(text, ", stride = {}", pair(&stride));
+                }
+                // netc's default padding is `same`: half the dilated kernel on every side.
+                let same: Vec<i64> = (0..4).map(|i| dil[i % 2] * (kernel[i % 2] - 1) / 2).collect();
+                if pads != same || kernel.iter().any(|k| k % 2 == 0) {
+                    let _ = write!(text, ", pad = {}", if pads[..2] == pads[2..] { pair(&pads[..2]) } else { pair(&pads) });
+                }
                 if groups != 1 {
                     let _ = write!(text, ", groups = {groups}");
                 }
@@ -396,7 +419,13 @@ impl Importer<'_> {
                     return Ok(self.unsupported(n, "not 2-D with symmetric padding"));
                 }
                 let name = if op == "MaxPool" { "maxpool" } else { "avgpool" };
-                let mut text = format!("{name}({}, stride = {}, pad = {}", pair(&kernel), pair(&stride), pair(&pads[..2]));
+                let mut text = format!("{name}({}", pair(&kernel));
+                if stride != kernel {
+                    let _ = write!(text, ", stride = {}", pair(&stride));
+                }
+                if pads[..2] != [0, 0] {
+                    let _ = write!(text, ", pad = {}", pair(&pads[..2]));
+                }
                 if attr_int(n, "ceil_mode", 0) == 1 {
                     text.push_str(", ceil_mode = true");
                 }
