@@ -1,5 +1,5 @@
 //! The ONNX form of an operation: which ONNX nodes compute it. Each op implements
-//! [`OnnxForm`] in its own file (just before its `impl Layer`); `crate::onnx` turns the nodes
+//! [`OnnxForm`] in its own file (just before its `impl Layer`); the top-level `onnx` module turns the nodes
 //! into protobuf. This module knows ONNX's operators and attributes, not its file format.
 
 use crate::kernels::Act;
