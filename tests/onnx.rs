@@ -74,7 +74,8 @@ fn every_example_that_checks_has_a_fixture() {
 fn onnx_runtime_computes_what_netc_computes() {
     for (name, m) in meta() {
         let c = compile_file(Path::new(m["file"].as_str().unwrap()), &LowerOptions::default()).unwrap();
-        let dims: Vec<usize> = m["input_shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        let dims: Vec<usize> =
+            m["input_shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
         let batch = m["batch"].as_u64().unwrap() as usize;
         let shape: Vec<usize> = std::iter::once(batch).chain(dims).collect();
         let n = shape.iter().product();
@@ -154,7 +155,8 @@ fn gelu_is_one_node_from_opset_20_and_a_formula_before() {
 
 #[test]
 fn large_weights_go_to_external_data() {
-    let (_, weights, model) = emitted("examples/readme.net", &EmitOptions { external_above: 1000, ..EmitOptions::default() });
+    let (_, weights, model) =
+        emitted("examples/readme.net", &EmitOptions { external_above: 1000, ..EmitOptions::default() });
     let g = model.graph.unwrap();
     let mut end = 0;
     for t in &g.initializer {
@@ -192,8 +194,15 @@ fn emit_onnx_writes_the_file_and_rejects_bad_opsets() {
 #[test]
 fn triton_repository() {
     let dir = std::env::temp_dir().join(format!("netc-triton-{}", std::process::id()));
-    let (code, stdout, stderr) =
-        common::netc(&["emit", "triton", "examples/resvgg9.net", "-o", dir.to_str().unwrap(), "--max-batch-size", "16"]);
+    let (code, stdout, stderr) = common::netc(&[
+        "emit",
+        "triton",
+        "examples/resvgg9.net",
+        "-o",
+        dir.to_str().unwrap(),
+        "--max-batch-size",
+        "16",
+    ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("resvgg9/1/model.onnx"), "{stdout}");
     let model = netc::onnx::read_model(&dir.join("resvgg9/1/model.onnx")).unwrap();

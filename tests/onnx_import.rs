@@ -87,7 +87,8 @@ fn unsupported_ops_are_listed_in_one_error_and_nothing_is_written() {
     let full = dir.join("unsupported.onnx");
     std::fs::write(&full, model("unsupported").encode_to_vec()).unwrap();
     let (out, w) = (dir.join("u.net"), dir.join("u.safetensors"));
-    let args = ["import", "onnx", full.to_str().unwrap(), "-o", out.to_str().unwrap(), "--weights-out", w.to_str().unwrap()];
+    let args =
+        ["import", "onnx", full.to_str().unwrap(), "-o", out.to_str().unwrap(), "--weights-out", w.to_str().unwrap()];
     let (code, stdout, stderr) = common::netc(&args);
     assert_eq!((code, stdout.as_str()), (1, ""));
     assert!(stderr.starts_with("error: `unsupported.onnx` has"), "{stderr}");
@@ -131,7 +132,8 @@ fn malformed_files_get_a_clear_error_never_a_panic() {
     ] {
         let path = dir.join(file);
         std::fs::write(&path, contents).unwrap();
-        let (code, _, stderr) = common::netc(&["import", "onnx", path.to_str().unwrap(), "-o", dir.join("x.net").to_str().unwrap()]);
+        let (code, _, stderr) =
+            common::netc(&["import", "onnx", path.to_str().unwrap(), "-o", dir.join("x.net").to_str().unwrap()]);
         assert_eq!(code, 2, "{file}: {stderr}");
         assert!(stderr.starts_with("error: `") && stderr.contains(message), "{file}: {stderr}");
     }

@@ -41,7 +41,10 @@ struct Const {
 #[derive(Clone, Debug)]
 enum Val {
     /// The value of layer `id`, a sample of `rank` axes.
-    Layer { id: usize, rank: usize },
+    Layer {
+        id: usize,
+        rank: usize,
+    },
     Const(Const),
 }
 
@@ -54,7 +57,10 @@ enum Kind {
     /// A call of several tensors (`add`, `concat`, `mul`).
     Multi(&'static str),
     /// `residual { body } shortcut { shortcut }`: chains of layer ids.
-    Residual { body: Vec<usize>, shortcut: Vec<usize> },
+    Residual {
+        body: Vec<usize>,
+        shortcut: Vec<usize>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -78,9 +84,34 @@ impl std::fmt::Display for ImportError {
 
 /// The ONNX operators the importer turns into netc layers.
 pub const SUPPORTED: &[&str] = &[
-    "Conv", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
-    "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape", "Gemm", "Add", "Mul",
-    "Concat", "Softmax", "Identity", "Dropout", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast",
+    "Conv",
+    "BatchNormalization",
+    "Relu",
+    "Clip",
+    "LeakyRelu",
+    "Sigmoid",
+    "Tanh",
+    "HardSigmoid",
+    "HardSwish",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "Flatten",
+    "Reshape",
+    "Gemm",
+    "Add",
+    "Mul",
+    "Concat",
+    "Softmax",
+    "Identity",
+    "Dropout",
+    "Constant",
+    "Shape",
+    "Gather",
+    "Unsqueeze",
+    "Squeeze",
+    "Cast",
 ];
 
 fn attr<'a>(n: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
@@ -103,7 +134,9 @@ fn attr_float(n: &NodeProto, name: &str, default: f32) -> f32 {
 fn dims(t: &TensorProto) -> Result<Vec<usize>, ImportError> {
     t.dims
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| ImportError(format!("tensor `{}` has a negative dimension {d}", t.name))))
+        .map(|&d| {
+            usize::try_from(d).map_err(|_| ImportError(format!("tensor `{}` has a negative dimension {d}", t.name)))
+        })
         .collect()
 }
 
@@ -198,7 +231,11 @@ fn label_of(name: &str, op_type: &str) -> String {
 
 /// `3` for equal sizes, `[1, 7]` otherwise.
 fn pair(v: &[i64]) -> String {
-    if v.iter().all(|&x| x == v[0]) { v[0].to_string() } else { format!("[{}]", v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")) }
+    if v.iter().all(|&x| x == v[0]) {
+        v[0].to_string()
+    } else {
+        format!("[{}]", v.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
+    }
 }
 
 /// A float as the language writes it.
@@ -226,7 +263,14 @@ impl Importer<'_> {
         l
     }
 
-    fn add(&mut self, kind: Kind, node: &NodeProto, inputs: Vec<usize>, weights: Vec<(&'static str, Tensor)>, rank: usize) {
+    fn add(
+        &mut self,
+        kind: Kind,
+        node: &NodeProto,
+        inputs: Vec<usize>,
+        weights: Vec<(&'static str, Tensor)>,
+        rank: usize,
+    ) {
         let label = self.unique(label_of(&node.name, &node.op_type));
         self.layers.push(Layer { kind, label, inputs, weights });
         let id = self.layers.len() - 1;
@@ -323,7 +367,9 @@ impl Importer<'_> {
             return Ok(());
         }
         let Some(&(x, rank)) = layer_inputs.first() else {
-            let value = attr(n, "value").and_then(|a| a.t.as_ref()).ok_or_else(|| ImportError(format!("Constant node `{}` has no tensor value", n.name)))?;
+            let value = attr(n, "value")
+                .and_then(|a| a.t.as_ref())
+                .ok_or_else(|| ImportError(format!("Constant node `{}` has no tensor value", n.name)))?;
             self.values.insert(out, Val::Const(constant(value)?));
             return Ok(());
         };
@@ -344,7 +390,9 @@ impl Importer<'_> {
             "Tanh" => call(self, "tanh".into(), vec![], rank),
             "HardSwish" => call(self, "hardswish".into(), vec![], rank),
             "Softmax" if rank == 1 => call(self, "softmax".into(), vec![], rank),
-            "HardSigmoid" if (attr_float(n, "alpha", 0.2) - 1.0 / 6.0).abs() < 1e-6 && attr_float(n, "beta", 0.5) == 0.5 => {
+            "HardSigmoid"
+                if (attr_float(n, "alpha", 0.2) - 1.0 / 6.0).abs() < 1e-6 && attr_float(n, "beta", 0.5) == 0.5 =>
+            {
                 call(self, "hardsigmoid".into(), vec![], rank)
             }
             "LeakyRelu" => call(self, format!("leaky_relu({})", float(attr_float(n, "alpha", 0.01))), vec![], rank),
@@ -365,13 +413,17 @@ impl Importer<'_> {
             }
             "Flatten" if attr_int(n, "axis", 1) == 1 => call(self, "flatten".into(), vec![], 1),
             "Reshape" => match self.konst(n, 1)? {
-                Some(s) if s.ints.len() == 2 && rank > 1 && (s.ints[0] == BATCH || s.ints[0] == 1 || s.ints[0] == 0) => {
+                Some(s)
+                    if s.ints.len() == 2 && rank > 1 && (s.ints[0] == BATCH || s.ints[0] == 1 || s.ints[0] == 0) =>
+                {
                     call(self, "flatten".into(), vec![], 1)
                 }
                 _ => self.unsupported(n, "other than a flatten"),
             },
             "Conv" => {
-                let (Some(w), b) = (self.konst(n, 1)?, self.konst(n, 2)?) else { return Ok(self.unsupported(n, "weights computed")) };
+                let (Some(w), b) = (self.konst(n, 1)?, self.konst(n, 2)?) else {
+                    return Ok(self.unsupported(n, "weights computed"));
+                };
                 if w.dims.len() != 4 || attr(n, "auto_pad").is_some_and(|a| a.s != b"NOTSET") {
                     return Ok(self.unsupported(n, "not 2-D with explicit padding"));
                 }
@@ -380,14 +432,19 @@ impl Importer<'_> {
                 let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
                 let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);
                 let groups = attr_int(n, "group", 1);
+                if kernel.len() != 2 || stride.len() != 2 || dil.len() != 2 || pads.len() != 4 {
+                    return Ok(self.unsupported(n, "not 2-D"));
+                }
                 let mut text = format!("conv({}, {}", w.dims[0], pair(&kernel));
                 if stride != [1, 1] {
                     let _ = write!(text, ", stride = {}", pair(&stride));
                 }
                 // netc's default padding is `same`: half the dilated kernel on every side.
-                let same: Vec<i64> = (0..4).map(|i| dil[i % 2] * (kernel[i % 2] - 1) / 2).collect();
+                let same: Vec<i64> =
+                    (0..4).map(|i| dil[i % 2].saturating_mul(kernel[i % 2].saturating_sub(1)) / 2).collect();
                 if pads != same || kernel.iter().any(|k| k % 2 == 0) {
-                    let _ = write!(text, ", pad = {}", if pads[..2] == pads[2..] { pair(&pads[..2]) } else { pair(&pads) });
+                    let _ =
+                        write!(text, ", pad = {}", if pads[..2] == pads[2..] { pair(&pads[..2]) } else { pair(&pads) });
                 }
                 if groups != 1 {
                     let _ = write!(text, ", groups = {groups}");
@@ -415,7 +472,8 @@ impl Importer<'_> {
                 let stride = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
                 let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);
                 let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
-                if kernel.len() != 2 || pads[..2] != pads[2..] || dil != [1, 1] {
+                if kernel.len() != 2 || stride.len() != 2 || pads.len() != 4 || pads[..2] != pads[2..] || dil != [1, 1]
+                {
                     return Ok(self.unsupported(n, "not 2-D with symmetric padding"));
                 }
                 let name = if op == "MaxPool" { "maxpool" } else { "avgpool" };
@@ -438,8 +496,14 @@ impl Importer<'_> {
             "GlobalAveragePool" => call(self, "global_avgpool".into(), vec![], 3),
             "GlobalMaxPool" => call(self, "global_maxpool".into(), vec![], 3),
             "Gemm" => {
-                let (Some(w), b) = (self.konst(n, 1)?, self.konst(n, 2)?) else { return Ok(self.unsupported(n, "weights computed")) };
-                if attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.0) != 1.0 || attr_float(n, "beta", 1.0) != 1.0 || w.dims.len() != 2 {
+                let (Some(w), b) = (self.konst(n, 1)?, self.konst(n, 2)?) else {
+                    return Ok(self.unsupported(n, "weights computed"));
+                };
+                if attr_int(n, "transA", 0) != 0
+                    || attr_float(n, "alpha", 1.0) != 1.0
+                    || attr_float(n, "beta", 1.0) != 1.0
+                    || w.dims.len() != 2
+                {
                     return Ok(self.unsupported(n, "scaled or transposed input"));
                 }
                 let mut weight = w.tensor();
@@ -460,7 +524,9 @@ impl Importer<'_> {
                 };
                 call(self, text, weights, 1)
             }
-            "Add" | "Mul" | "Concat" if layer_inputs.len() == n.input.len() && (op != "Concat" || attr_int(n, "axis", 1) == 1) => {
+            "Add" | "Mul" | "Concat"
+                if layer_inputs.len() == n.input.len() && (op != "Concat" || attr_int(n, "axis", 1) == 1) =>
+            {
                 let name = match op {
                     "Add" => "add",
                     "Mul" => "mul",
@@ -489,7 +555,9 @@ impl Net {
     fn chain_to(&self, id: usize) -> (usize, Vec<usize>) {
         let mut chain = Vec::new();
         let mut cur = id;
-        while matches!(self.layers[cur].kind, Kind::Call(_) | Kind::Residual { .. }) && (cur == id || self.uses[cur] == 1) {
+        while matches!(self.layers[cur].kind, Kind::Call(_) | Kind::Residual { .. })
+            && (cur == id || self.uses[cur] == 1)
+        {
             chain.push(cur);
             cur = self.layers[cur].inputs[0];
         }
@@ -552,7 +620,8 @@ impl Net {
         let (start, chain) = self.chain_to(id);
         let head = match &self.layers[start].kind {
             Kind::Multi(op) if self.uses[start] == 1 || start == id => {
-                let args: Vec<String> = self.layers[start].inputs.iter().map(|&i| self.name_of(i, lets, named)).collect();
+                let args: Vec<String> =
+                    self.layers[start].inputs.iter().map(|&i| self.name_of(i, lets, named)).collect();
                 format!("{op}({}) as {}", args.join(", "), self.layers[start].label)
             }
             _ => self.name_of(start, lets, named),
@@ -564,7 +633,13 @@ impl Net {
 /// Imports `model` (named `name` in messages) as a `.net` file and its weights.
 pub fn import(model: &ModelProto, name: &str) -> Result<Imported, ImportError> {
     let graph = model.graph.as_ref().ok_or_else(|| ImportError(format!("`{name}` holds no graph")))?;
-    let mut im = Importer { graph, values: HashMap::new(), layers: Vec::new(), labels: HashSet::new(), unsupported: BTreeMap::new() };
+    let mut im = Importer {
+        graph,
+        values: HashMap::new(),
+        layers: Vec::new(),
+        labels: HashSet::new(),
+        unsupported: BTreeMap::new(),
+    };
     for t in &graph.initializer {
         im.values.insert(t.name.clone(), Val::Const(constant(t)?));
     }
@@ -595,11 +670,7 @@ pub fn import(model: &ModelProto, name: &str) -> Result<Imported, ImportError> {
             let more = if nodes.len() > 5 { format!(", and {} more", nodes.len() - 5) } else { String::new() };
             let _ = write!(msg, "\n  {op} x{}: {}{more}", nodes.len(), shown.join(", "));
         }
-        let _ = write!(
-            msg,
-            "\nnetc imports the convolutional subset: {}; nothing was written",
-            SUPPORTED.join(", ")
-        );
+        let _ = write!(msg, "\nnetc imports the convolutional subset: {}; nothing was written", SUPPORTED.join(", "));
         return Err(ImportError(msg));
     }
     let mut outputs = Vec::new();
@@ -623,12 +694,14 @@ pub fn import(model: &ModelProto, name: &str) -> Result<Imported, ImportError> {
     net.find_residuals();
     let (mut lets, mut named) = (Vec::new(), HashMap::new());
     let outs: Vec<String> = net.outputs.iter().map(|&o| net.expr_of(o, &mut lets, &mut named)).collect();
-    let mut text = format!("# Imported from {name} by `netc import onnx`.\n\ninput {input_name}: {}\n\n", dims.join("x"));
+    let mut text =
+        format!("# Imported from {name} by `netc import onnx`.\n\ninput {input_name}: {}\n\n", dims.join("x"));
     for l in &lets {
         let _ = writeln!(text, "{l}\n");
     }
     let _ = writeln!(text, "output {}", outs.join(", "));
-    let source = crate::fmt::format_source(&text).map_err(|d| ImportError(format!("netc wrote an invalid network for `{name}` (a bug): {}", d.message)))?;
+    let source = crate::fmt::format_source(&text)
+        .map_err(|d| ImportError(format!("netc wrote an invalid network for `{name}` (a bug): {}", d.message)))?;
     // Compile what was written and name the weights by the layers' paths in it.
     let c = compile_source("imported.net", source.clone(), Path::new("."), &LowerOptions::default());
     if c.has_errors() {
@@ -648,7 +721,11 @@ pub fn import(model: &ModelProto, name: &str) -> Result<Imported, ImportError> {
     }
     let weights = Weights { tensors };
     weights.validate(&c.graph, name).map_err(|d| {
-        ImportError(format!("the weights of `{name}` do not fit the imported network: {}; {}", d.message, d.notes.join("; ")))
+        ImportError(format!(
+            "the weights of `{name}` do not fit the imported network: {}; {}",
+            d.message,
+            d.notes.join("; ")
+        ))
     })?;
     Ok(Imported { source, weights })
 }

@@ -11,8 +11,9 @@ pub fn decode_model(bytes: &[u8]) -> Result<ModelProto, String> {
     if bytes.is_empty() {
         return Err("the file is empty, not an ONNX model".to_string());
     }
-    let model = ModelProto::decode(bytes)
-        .map_err(|e| format!("not a valid ONNX model (protobuf decoding failed: {e}); the file is truncated or not ONNX"))?;
+    let model = ModelProto::decode(bytes).map_err(|e| {
+        format!("not a valid ONNX model (protobuf decoding failed: {e}); the file is truncated or not ONNX")
+    })?;
     if model.graph.is_none() {
         return Err("not an ONNX model: it holds no graph (is it an ONNX file at all?)".to_string());
     }

@@ -60,7 +60,10 @@ fn value_info(name: &str, dims: &[usize]) -> ValueInfoProto {
     use tensor_shape_proto::{Dimension, dimension};
     let batch = Dimension { value: Some(dimension::Value::DimParam("batch".to_string())), denotation: String::new() };
     let dim = std::iter::once(batch)
-        .chain(dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d as i64)), denotation: String::new() }))
+        .chain(
+            dims.iter()
+                .map(|&d| Dimension { value: Some(dimension::Value::DimValue(d as i64)), denotation: String::new() }),
+        )
         .collect();
     let tensor = type_proto::Tensor { elem_type: data_type::FLOAT, shape: Some(TensorShapeProto { dim }) };
     ValueInfoProto {
@@ -84,9 +87,12 @@ fn attribute(name: &str, value: &Attr) -> AttributeProto {
 /// A constant's tensor.
 fn constant_tensor(value: &Value) -> TensorProto {
     match value {
-        Value::Ints(v) => {
-            TensorProto { dims: vec![v.len() as i64], data_type: data_type::INT64, int64_data: v.clone(), ..Default::default() }
-        }
+        Value::Ints(v) => TensorProto {
+            dims: vec![v.len() as i64],
+            data_type: data_type::INT64,
+            int64_data: v.clone(),
+            ..Default::default()
+        },
         Value::Floats { dims, data } => TensorProto {
             dims: dims.iter().map(|&d| d as i64).collect(),
             data_type: data_type::FLOAT,
@@ -228,7 +234,8 @@ pub fn write_model(graph: &Graph, weights: &Weights, path: &Path, options: &Emit
     let file_name = path.file_name().map_or("model.onnx".into(), |s| s.to_string_lossy());
     let data_file = format!("{file_name}.data");
     let model = to_model(graph, weights, &stem, &data_file, options);
-    let write = |p: &Path, bytes: &[u8]| std::fs::write(p, bytes).map_err(|e| format!("cannot write `{}`: {e}", p.display()));
+    let write =
+        |p: &Path, bytes: &[u8]| std::fs::write(p, bytes).map_err(|e| format!("cannot write `{}`: {e}", p.display()));
     if let Some((name, data)) = &model.external {
         write(&path.with_file_name(name), data)?;
     }

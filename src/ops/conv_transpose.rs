@@ -1,7 +1,7 @@
 //! `conv_transpose`: the transposed convolution (U-Net's learned upsampling).
 
-use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::conv::{fmt_pair, groups_mismatch, largest_divisor};
+use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};

@@ -62,7 +62,13 @@ impl OnnxCx<'_> {
     /// A constant tensor; returns its name.
     pub fn constant(&mut self, value: Value) -> String {
         let output = format!("{}/{}", self.path, self.nodes.len());
-        self.nodes.push(OnnxNode { op_type: "Constant", inputs: vec![], output: output.clone(), attrs: vec![], value: Some(value) });
+        self.nodes.push(OnnxNode {
+            op_type: "Constant",
+            inputs: vec![],
+            output: output.clone(),
+            attrs: vec![],
+            value: Some(value),
+        });
         output
     }
 

@@ -255,7 +255,11 @@ impl AdaptivePool {
         for (axis, (&n, &m)) in cx.in_shapes[0][1..].to_vec().iter().zip(&self.size).enumerate() {
             let window = |k: usize| if axis == 0 { [k, 1] } else { [1, k] };
             let pooled = |cx: &mut OnnxCx, x: String, k: usize| {
-                cx.node(pool, vec![x], vec![("kernel_shape", Attr::ints(window(k))), ("strides", Attr::ints(window(k)))])
+                cx.node(
+                    pool,
+                    vec![x],
+                    vec![("kernel_shape", Attr::ints(window(k))), ("strides", Attr::ints(window(k)))],
+                )
             };
             if n.is_multiple_of(m) {
                 x = pooled(cx, x, n / m);

@@ -60,7 +60,9 @@ pub(super) fn network(
 /// The `--opset` as [`EmitOptions`], or the exit status after saying which are supported.
 pub(super) fn options(opset: i64, s: &mut Streams) -> Result<EmitOptions, u8> {
     if !(MIN_OPSET..=MAX_OPSET).contains(&opset) {
-        return Err(s.io_error(format!("netc writes ONNX opsets {MIN_OPSET} to {MAX_OPSET}, not {opset}; use `--opset {MIN_OPSET}`")));
+        return Err(s.io_error(format!(
+            "netc writes ONNX opsets {MIN_OPSET} to {MAX_OPSET}, not {opset}; use `--opset {MIN_OPSET}`"
+        )));
     }
     Ok(EmitOptions { opset, ..EmitOptions::default() })
 }

@@ -39,7 +39,10 @@ pub(super) fn emit(a: &TritonArgs, s: &mut Streams) -> u8 {
         Ok(n) => n,
         Err(code) => return code,
     };
-    let name = a.name.clone().unwrap_or_else(|| a.file.file_stem().map_or("network".into(), |s| s.to_string_lossy().into_owned()));
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| a.file.file_stem().map_or("network".into(), |s| s.to_string_lossy().into_owned()));
     let dir = a.output.join(&name);
     let version = dir.join("1");
     if let Err(e) = std::fs::create_dir_all(&version) {
