@@ -5,7 +5,6 @@
 
 mod common;
 
-use netc::backend::Backend;
 use netc::compile::compile_file;
 use netc::io::read_npy;
 use netc::ir::LowerOptions;
@@ -111,7 +110,7 @@ fn the_model_has_a_node_per_layer_and_the_weights_by_name() {
     for n in c.graph.topo_order().into_iter().skip(1) {
         let path = c.graph.path(n);
         let node = g.node.iter().find(|x| x.name == path).unwrap_or_else(|| panic!("no node {path}"));
-        assert_eq!(node.output, [path.clone()]);
+        assert_eq!(node.output, std::slice::from_ref(&path));
         assert!(nodes.contains(path.as_str()));
     }
     let conv = g.node.iter().find(|n| n.name == "conv1").unwrap();

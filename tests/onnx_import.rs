@@ -7,7 +7,6 @@
 
 mod common;
 
-use netc::backend::Backend;
 use netc::compile::compile_source;
 use netc::io::read_npy;
 use netc::ir::LowerOptions;

@@ -422,10 +422,16 @@ impl Importer<'_> {
             },
             "Conv" => {
                 let (Some(w), b) = (self.konst(n, 1)?, self.konst(n, 2)?) else {
-                    return Ok(self.unsupported(n, "weights computed"));
+                    {
+                        self.unsupported(n, "weights computed");
+                        return Ok(());
+                    };
                 };
                 if w.dims.len() != 4 || attr(n, "auto_pad").is_some_and(|a| a.s != b"NOTSET") {
-                    return Ok(self.unsupported(n, "not 2-D with explicit padding"));
+                    {
+                        self.unsupported(n, "not 2-D with explicit padding");
+                        return Ok(());
+                    };
                 }
                 let kernel = attr_ints(n, "kernel_shape").unwrap_or_else(|| vec![w.dims[2] as i64, w.dims[3] as i64]);
                 let stride = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
@@ -433,7 +439,10 @@ impl Importer<'_> {
                 let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);
                 let groups = attr_int(n, "group", 1);
                 if kernel.len() != 2 || stride.len() != 2 || dil.len() != 2 || pads.len() != 4 {
-                    return Ok(self.unsupported(n, "not 2-D"));
+                    {
+                        self.unsupported(n, "not 2-D");
+                        return Ok(());
+                    };
                 }
                 let mut text = format!("conv({}, {}", w.dims[0], pair(&kernel));
                 if stride != [1, 1] {
@@ -462,7 +471,12 @@ impl Importer<'_> {
             }
             "BatchNormalization" => {
                 let ks: Option<Vec<Const>> = (1..5).map(|i| self.konst(n, i)).collect::<Result<_, _>>()?;
-                let Some(ks) = ks else { return Ok(self.unsupported(n, "statistics computed")) };
+                let Some(ks) = ks else {
+                    {
+                        self.unsupported(n, "statistics computed");
+                        return Ok(());
+                    }
+                };
                 let kinds = ["weight", "bias", "running_mean", "running_var"];
                 let weights = kinds.into_iter().zip(&ks).map(|(k, c)| (k, c.tensor())).collect();
                 call(self, format!("batchnorm(eps = {})", float(attr_float(n, "epsilon", 1e-5))), weights, rank)
@@ -474,7 +488,10 @@ impl Importer<'_> {
                 let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
                 if kernel.len() != 2 || stride.len() != 2 || pads.len() != 4 || pads[..2] != pads[2..] || dil != [1, 1]
                 {
-                    return Ok(self.unsupported(n, "not 2-D with symmetric padding"));
+                    {
+                        self.unsupported(n, "not 2-D with symmetric padding");
+                        return Ok(());
+                    };
                 }
                 let name = if op == "MaxPool" { "maxpool" } else { "avgpool" };
                 let mut text = format!("{name}({}", pair(&kernel));
@@ -497,14 +514,20 @@ impl Importer<'_> {
             "GlobalMaxPool" => call(self, "global_maxpool".into(), vec![], 3),
             "Gemm" => {
                 let (Some(w), b) = (self.konst(n, 1)?, self.konst(n, 2)?) else {
-                    return Ok(self.unsupported(n, "weights computed"));
+                    {
+                        self.unsupported(n, "weights computed");
+                        return Ok(());
+                    };
                 };
                 if attr_int(n, "transA", 0) != 0
                     || attr_float(n, "alpha", 1.0) != 1.0
                     || attr_float(n, "beta", 1.0) != 1.0
                     || w.dims.len() != 2
                 {
-                    return Ok(self.unsupported(n, "scaled or transposed input"));
+                    {
+                        self.unsupported(n, "scaled or transposed input");
+                        return Ok(());
+                    };
                 }
                 let mut weight = w.tensor();
                 if attr_int(n, "transB", 0) == 0 {
@@ -519,7 +542,10 @@ impl Importer<'_> {
                         weights.push(("bias", b.tensor()));
                         format!("dense({out})")
                     }
-                    Some(_) => return Ok(self.unsupported(n, "broadcast bias")),
+                    Some(_) => {
+                        self.unsupported(n, "broadcast bias");
+                        return Ok(());
+                    }
                     None => format!("dense({out}, bias = false)"),
                 };
                 call(self, text, weights, 1)

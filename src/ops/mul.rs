@@ -37,7 +37,7 @@ impl Builtin for Mul {
 impl OnnxForm for Mul {
     fn onnx(&self, cx: &mut OnnxCx) {
         let mut y = cx.x();
-        for x in cx.inputs[1..].to_vec() {
+        for x in cx.inputs[1..].iter().cloned() {
             y = cx.node("Mul", vec![y, x], vec![]);
         }
         if cx.inputs.len() == 1 {
