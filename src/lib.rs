@@ -20,6 +20,7 @@ pub mod io;
 pub mod ir;
 pub mod kernels;
 pub mod lsp;
+pub mod onnx;
 pub mod ops;
 pub mod passes;
 pub mod plan;

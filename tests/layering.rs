@@ -27,6 +27,7 @@ const RANKS: &[(&str, usize)] = &[
     ("compile", 5),
     ("passes", 5),
     ("plan", 6),
+    ("onnx", 6),
     ("backend", 7),
     ("run", 8),
     ("bench", 8),

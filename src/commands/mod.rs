@@ -4,9 +4,11 @@
 
 mod bench;
 mod check;
+mod emit;
 mod explain;
 mod fmt;
 mod lsp;
+mod import;
 mod run;
 
 pub use bench::BenchArgs;
@@ -47,6 +49,10 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Serve the language server protocol on standard input and output (for editors).
     Lsp,
+    /// Write the network in another tool's format: `netc emit onnx`, `netc emit triton`.
+    Emit(emit::EmitArgs),
+    /// Read a model from another tool: `netc import onnx`.
+    Import(import::ImportArgs),
     /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
     Explain {
         /// The code; without one, list them all.
@@ -105,6 +111,8 @@ where
         Command::Bench(a) => bench::bench(&a, streams),
         Command::Fmt(a) => fmt::fmt(&a, streams),
         Command::Lsp => lsp::lsp(streams),
+        Command::Emit(a) => emit::emit(&a, streams),
+        Command::Import(a) => import::import(&a, streams),
         Command::Explain { code } => explain::explain(code.as_deref(), streams),
     }
 }

@@ -3,6 +3,7 @@
 //! convolution or dense layer before it; `tanh` and `gelu` have their formula here. NaN
 //! propagates, as in PyTorch.
 
+use super::onnx::{Attr, OnnxCx, OnnxForm, kernel_activation};
 use super::sig::{Default, Ty, param};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
@@ -15,6 +16,55 @@ pub trait Activation {
     /// The function, computed in f64 and rounded once.
     fn apply(&self, x: f32) -> f32;
 }
+
+impl OnnxForm for Tanh {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        cx.unary("Tanh", cx.x());
+    }
+}
+
+impl OnnxForm for Gelu {
+    /// ONNX's `Gelu` from opset 20; before, its formula in nodes.
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let x = cx.x();
+        if cx.opset >= 20 {
+            let approximate = if self.approximate { "tanh" } else { "none" };
+            cx.node("Gelu", vec![x], vec![("approximate", Attr::Str(approximate))]);
+            return;
+        }
+        // 0.5 x (1 + f(x)), f = erf(x / sqrt 2) or tanh(sqrt(2 / pi) (x + 0.044715 x^3)).
+        let f = if self.approximate {
+            let (c, k) = (cx.scalar(0.044715), cx.scalar((2.0 / std::f64::consts::PI).sqrt() as f32));
+            let x2 = cx.node("Mul", vec![x.clone(), x.clone()], vec![]);
+            let x3 = cx.node("Mul", vec![x2, x.clone()], vec![]);
+            let cx3 = cx.node("Mul", vec![x3, c], vec![]);
+            let inner = cx.node("Add", vec![x.clone(), cx3], vec![]);
+            let scaled = cx.node("Mul", vec![inner, k], vec![]);
+            cx.unary("Tanh", scaled)
+        } else {
+            let r = cx.scalar(std::f64::consts::FRAC_1_SQRT_2 as f32);
+            let scaled = cx.node("Mul", vec![x.clone(), r], vec![]);
+            cx.unary("Erf", scaled)
+        };
+        let (one, half) = (cx.scalar(1.0), cx.scalar(0.5));
+        let f1 = cx.node("Add", vec![f, one], vec![]);
+        let xf = cx.node("Mul", vec![x, f1], vec![]);
+        cx.node("Mul", vec![xf, half], vec![]);
+    }
+}
+
+/// The activations that are a kernel activation: ONNX's form of that.
+macro_rules! kernel_onnx {
+    ($($ty:ident),*) => {
+        $(impl OnnxForm for $ty {
+            fn onnx(&self, cx: &mut OnnxCx) {
+                kernel_activation(self.act(), cx)
+            }
+        })*
+    };
+}
+
+kernel_onnx!(Relu, Relu6, LeakyRelu, Sigmoid, Silu, HardSwish, HardSigmoid, Clip);
 
 /// Declares an activation: its struct, signature, construction and formula (`act`: a kernel
 /// activation, or `apply`: a formula in f64).

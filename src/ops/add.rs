@@ -1,5 +1,6 @@
 //! `add`: the element-wise sum of tensors of one shape, written explicitly or as `residual`.
 
+use super::onnx::{OnnxCx, OnnxForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature, SkipKind};
 use crate::diag::{Applicability, Code, Diagnostic, Edit, Suggestion};
 use crate::source::Span;
@@ -27,6 +28,16 @@ impl Builtin for Add {
 
     fn from_args(_: &Args) -> Result<Add, Box<Diagnostic>> {
         Ok(Add { relu: false })
+    }
+}
+
+impl OnnxForm for Add {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let op = if cx.inputs.len() == 2 { "Add" } else { "Sum" };
+        let y = cx.node(op, cx.inputs.to_vec(), vec![]);
+        if self.relu {
+            cx.unary("Relu", y);
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `batchnorm`: batch normalization in its inference form.
 
+use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::Diagnostic;
@@ -32,6 +33,13 @@ impl Builtin for BatchNorm {
 
     fn from_args(a: &Args) -> Result<BatchNorm, Box<Diagnostic>> {
         Ok(BatchNorm { eps: a.float("eps") as f32 })
+    }
+}
+
+impl OnnxForm for BatchNorm {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let inputs = vec![cx.x(), cx.weight(0), cx.weight(1), cx.weight(2), cx.weight(3)];
+        cx.node("BatchNormalization", inputs, vec![("epsilon", Attr::Float(self.eps))]);
     }
 }
 

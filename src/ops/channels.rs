@@ -1,6 +1,7 @@
 //! Moving channels: `slice` (ShuffleNet's split) and `channel_shuffle`.
 
 use super::conv::{groups_mismatch, largest_divisor};
+use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, Range, Ty, param};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
@@ -31,6 +32,16 @@ impl Builtin for Slice {
 
     fn from_args(a: &Args) -> Result<Slice, Box<Diagnostic>> {
         Ok(Slice { start: a.int("start"), end: a.opt_int("end") })
+    }
+}
+
+impl OnnxForm for Slice {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let end = self.end.unwrap_or(cx.in_shapes[0][0]);
+        let starts = cx.constant(Value::Ints(vec![self.start as i64]));
+        let ends = cx.constant(Value::Ints(vec![end as i64]));
+        let axes = cx.constant(Value::Ints(vec![1]));
+        cx.node("Slice", vec![cx.x(), starts, ends, axes], vec![]);
     }
 }
 
@@ -96,6 +107,20 @@ impl Builtin for ChannelShuffle {
 
     fn from_args(a: &Args) -> Result<ChannelShuffle, Box<Diagnostic>> {
         Ok(ChannelShuffle { groups: a.int("groups") })
+    }
+}
+
+impl OnnxForm for ChannelShuffle {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        // [N, C, rest] -> [N, g, C/g, rest] -> swap the group axes -> [N, C, rest]; 0 keeps N.
+        let (c, rest) = (cx.shape[0] as i64, cx.shape[1..].iter().map(|&d| d as i64));
+        let g = self.groups as i64;
+        let split = cx.constant(Value::Ints([0, g, c / g].into_iter().chain(rest.clone()).collect()));
+        let x = cx.node("Reshape", vec![cx.x(), split], vec![]);
+        let perm = [0, 2, 1].into_iter().chain(3..3 + cx.shape.len() - 1);
+        let x = cx.node("Transpose", vec![x], vec![("perm", Attr::ints(perm))]);
+        let merged = cx.constant(Value::Ints([0, c].into_iter().chain(rest).collect()));
+        cx.node("Reshape", vec![x, merged], vec![]);
     }
 }
 

@@ -1,5 +1,6 @@
 //! `concat`: joins maps along the channels.
 
+use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;
@@ -24,6 +25,12 @@ impl Builtin for Concat {
 
     fn from_args(_: &Args) -> Result<Concat, Box<Diagnostic>> {
         Ok(Concat {})
+    }
+}
+
+impl OnnxForm for Concat {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        cx.node("Concat", cx.inputs.to_vec(), vec![("axis", Attr::Int(1))]);
     }
 }
 

@@ -1,5 +1,6 @@
 //! `conv`: 2-D convolution with zero padding, strides, dilation and channel groups.
 
+use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Padding, Range, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
@@ -150,6 +151,27 @@ impl Builtin for Conv {
             residual: false,
             act: None,
         })
+    }
+}
+
+impl OnnxForm for Conv {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let mut inputs = vec![cx.x(), cx.weight(0)];
+        if self.bias {
+            inputs.push(cx.weight(1));
+        }
+        let attrs = vec![
+            ("kernel_shape", Attr::ints(self.kernel)),
+            ("strides", Attr::ints(self.stride)),
+            ("pads", Attr::ints(self.pad)),
+            ("dilations", Attr::ints(self.dilation)),
+            ("group", Attr::Int(self.groups as i64)),
+        ];
+        let mut y = cx.node("Conv", inputs, attrs);
+        if self.residual {
+            y = cx.node("Add", vec![y, cx.inputs[1].clone()], vec![]);
+        }
+        cx.maybe_act(y, self.act);
     }
 }
 

@@ -1,6 +1,7 @@
 //! `conv_transpose`: the transposed convolution (U-Net's learned upsampling).
 
 use super::conv::{fmt_pair, groups_mismatch, largest_divisor};
+use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
@@ -83,6 +84,25 @@ impl ConvTranspose {
     fn out_len(&self, i: usize, len: usize) -> Option<usize> {
         let grown = (len - 1) * self.stride[i] + self.dilation[i] * (self.kernel[i] - 1) + self.output_pad[i] + 1;
         grown.checked_sub(2 * self.pad[i]).filter(|&n| n > 0)
+    }
+}
+
+impl OnnxForm for ConvTranspose {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let mut inputs = vec![cx.x(), cx.weight(0)];
+        if self.bias {
+            inputs.push(cx.weight(1));
+        }
+        let [ph, pw] = self.pad;
+        let attrs = vec![
+            ("kernel_shape", Attr::ints(self.kernel)),
+            ("strides", Attr::ints(self.stride)),
+            ("pads", Attr::ints([ph, pw, ph, pw])),
+            ("output_padding", Attr::ints(self.output_pad)),
+            ("dilations", Attr::ints(self.dilation)),
+            ("group", Attr::Int(self.groups as i64)),
+        ];
+        cx.node("ConvTranspose", inputs, attrs);
     }
 }
 

@@ -1,5 +1,6 @@
 //! `dense`: a fully connected layer.
 
+use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Applicability, Code, Diagnostic, Suggestion};
@@ -42,6 +43,18 @@ impl Builtin for Dense {
             act: None,
             in_features: a.opt_int("in_features").zip(a.spans.get("in_features").copied()),
         })
+    }
+}
+
+impl OnnxForm for Dense {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let x = cx.flat(cx.x(), &cx.in_shapes[0].clone());
+        let mut inputs = vec![x, cx.weight(0)];
+        if self.bias {
+            inputs.push(cx.weight(1));
+        }
+        let y = cx.node("Gemm", inputs, vec![("transB", Attr::Int(1))]);
+        cx.maybe_act(y, self.act);
     }
 }
 

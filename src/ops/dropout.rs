@@ -2,6 +2,7 @@
 //! `stochastic_depth`. They are kept in the IR (and the layer table, and exported models) so the
 //! network reads as written and trains as written; the optimizer removes them.
 
+use super::onnx::{OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
@@ -38,6 +39,12 @@ impl Builtin for Dropout {
     }
 }
 
+impl OnnxForm for Dropout {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        cx.unary("Identity", cx.x());
+    }
+}
+
 impl Layer for Dropout {
     fn label(&self) -> Cow<'static, str> {
         "dropout".into()
@@ -69,6 +76,12 @@ impl Builtin for StochasticDepth {
 
     fn from_args(a: &Args) -> Result<StochasticDepth, Box<Diagnostic>> {
         Ok(StochasticDepth { p: a.float("p") as f32 })
+    }
+}
+
+impl OnnxForm for StochasticDepth {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        cx.unary("Identity", cx.x());
     }
 }
 

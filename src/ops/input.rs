@@ -1,5 +1,6 @@
 //! `input`: a network input, declared rather than called, with its preprocessing.
 
+use super::onnx::{OnnxCx, OnnxForm, Value};
 use super::{Eval, Layer, ShapeCx};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -20,6 +21,21 @@ pub struct Input {
     pub name: String,
     pub dims: Vec<usize>,
     pub normalize: Option<Normalize>,
+}
+
+impl OnnxForm for Input {
+    /// The normalization, `(x * scale - mean[c]) / std[c]`, as nodes; without one, no node (the
+    /// layer's value is the graph input).
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let Some(nm) = &self.normalize else { return };
+        let dims: Vec<usize> = [self.dims[0]].into_iter().chain(self.dims[1..].iter().map(|_| 1)).collect();
+        let scale = cx.scalar(nm.scale);
+        let x = cx.node("Mul", vec![cx.x(), scale], vec![]);
+        let mean = cx.constant(Value::Floats { dims: dims.clone(), data: nm.mean.clone() });
+        let x = cx.node("Sub", vec![x, mean], vec![]);
+        let std = cx.constant(Value::Floats { dims, data: nm.std.clone() });
+        cx.node("Div", vec![x, std], vec![]);
+    }
 }
 
 impl Layer for Input {

@@ -20,6 +20,7 @@ mod dropout;
 mod input;
 mod mul;
 mod norm;
+pub mod onnx;
 mod pool;
 mod reshape;
 pub mod sig;
@@ -235,6 +236,16 @@ macro_rules! ops {
 
         impl Op {
             fn layer(&self) -> &dyn Layer {
+                match self {
+                    $(Op::$dv(o) => o,)*
+                    $(Op::$v(o) => o,)*
+                }
+            }
+        }
+
+        impl Op {
+            /// The op's ONNX form.
+            pub fn onnx_form(&self) -> &dyn onnx::OnnxForm {
                 match self {
                     $(Op::$dv(o) => o,)*
                     $(Op::$v(o) => o,)*

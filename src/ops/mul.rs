@@ -1,6 +1,7 @@
 //! `mul`: the element-wise product, broadcasting `Cx1x1` gates over `CxHxW` maps
 //! (squeeze-and-excitation).
 
+use super::onnx::{OnnxCx, OnnxForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;
@@ -30,6 +31,18 @@ impl Builtin for Mul {
 
     fn from_args(_: &Args) -> Result<Mul, Box<Diagnostic>> {
         Ok(Mul {})
+    }
+}
+
+impl OnnxForm for Mul {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let mut y = cx.x();
+        for x in cx.inputs[1..].iter().cloned() {
+            y = cx.node("Mul", vec![y, x], vec![]);
+        }
+        if cx.inputs.len() == 1 {
+            cx.unary("Identity", y);
+        }
     }
 }
 

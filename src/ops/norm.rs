@@ -1,6 +1,7 @@
 //! Normalization over channels: `layernorm` (ConvNeXt's LayerNorm2d) and the learned
 //! per-channel `scale` (ConvNeXt's layer scale).
 
+use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::Diagnostic;
@@ -28,6 +29,19 @@ impl Builtin for LayerNorm {
 
     fn from_args(a: &Args) -> Result<LayerNorm, Box<Diagnostic>> {
         Ok(LayerNorm { eps: a.float("eps") as f32 })
+    }
+}
+
+impl OnnxForm for LayerNorm {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        // ONNX normalizes over the last axes: move the channels last and back.
+        let r = cx.shape.len();
+        let to_last = [0].into_iter().chain(2..=r).chain([1]);
+        let back = [0, r].into_iter().chain(1..r);
+        let x = cx.node("Transpose", vec![cx.x()], vec![("perm", Attr::ints(to_last))]);
+        let attrs = vec![("axis", Attr::Int(-1)), ("epsilon", Attr::Float(self.eps))];
+        let y = cx.node("LayerNormalization", vec![x, cx.weight(0), cx.weight(1)], attrs);
+        cx.node("Transpose", vec![y], vec![("perm", Attr::ints(back))]);
     }
 }
 
@@ -87,6 +101,14 @@ impl Builtin for Scale {
 
     fn from_args(_: &Args) -> Result<Scale, Box<Diagnostic>> {
         Ok(Scale {})
+    }
+}
+
+impl OnnxForm for Scale {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let w = cx.weight(0);
+        let w = cx.per_channel(w);
+        cx.node("Mul", vec![cx.x(), w], vec![]);
     }
 }
 

@@ -2,6 +2,7 @@
 //! bins, and the global pools.
 
 use super::conv::fmt_pair;
+use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, ParamSig, Range, Ty, param};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
@@ -54,6 +55,17 @@ impl Window {
             ceil: self.ceil_mode,
             count_pad,
         }
+    }
+
+    /// The ONNX pooling attributes of the window.
+    fn onnx_attrs(&self) -> Vec<(&'static str, Attr)> {
+        let [ph, pw] = self.pad;
+        vec![
+            ("kernel_shape", Attr::ints(self.kernel)),
+            ("strides", Attr::ints(self.stride)),
+            ("pads", Attr::ints([ph, pw, ph, pw])),
+            ("ceil_mode", Attr::Int(self.ceil_mode as i64)),
+        ]
     }
 
     fn infer(&self, cx: &mut ShapeCx) -> Option<Vec<usize>> {
@@ -136,6 +148,12 @@ impl Builtin for MaxPool {
     }
 }
 
+impl OnnxForm for MaxPool {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        cx.node("MaxPool", vec![cx.x()], self.0.onnx_attrs());
+    }
+}
+
 impl Layer for MaxPool {
     fn label(&self) -> Cow<'static, str> {
         "maxpool".into()
@@ -176,6 +194,14 @@ impl AvgPool {
     /// The window's geometry on a `[C, H, W]` input.
     pub fn geometry(&self, input: &[usize]) -> Pool2d {
         self.window.geometry(input, self.count_include_pad)
+    }
+}
+
+impl OnnxForm for AvgPool {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let mut attrs = self.window.onnx_attrs();
+        attrs.push(("count_include_pad", Attr::Int(self.count_include_pad as i64)));
+        cx.node("AveragePool", vec![cx.x()], attrs);
     }
 }
 
@@ -220,6 +246,39 @@ impl AdaptivePool {
         Some(vec![c, self.size[0], self.size[1]])
     }
 
+    /// The ONNX form with pooling operator `pool` (`AveragePool` or `MaxPool`), one axis at a
+    /// time (a bin is a rectangle, so pooling rows then columns pools the bin): an axis whose
+    /// size the output's divides is one pool with window and stride `in / out`; otherwise each
+    /// output position's bin is sliced, pooled whole and concatenated.
+    fn onnx(&self, pool: &'static str, cx: &mut OnnxCx) {
+        let mut x = cx.x();
+        for (axis, (&n, &m)) in cx.in_shapes[0][1..].to_vec().iter().zip(&self.size).enumerate() {
+            let window = |k: usize| if axis == 0 { [k, 1] } else { [1, k] };
+            let pooled = |cx: &mut OnnxCx, x: String, k: usize| {
+                cx.node(
+                    pool,
+                    vec![x],
+                    vec![("kernel_shape", Attr::ints(window(k))), ("strides", Attr::ints(window(k)))],
+                )
+            };
+            if n.is_multiple_of(m) {
+                x = pooled(cx, x, n / m);
+                continue;
+            }
+            let bins: Vec<String> = (0..m)
+                .map(|i| {
+                    let (start, end) = (i * n / m, ((i + 1) * n).div_ceil(m));
+                    let starts = cx.constant(Value::Ints(vec![start as i64]));
+                    let ends = cx.constant(Value::Ints(vec![end as i64]));
+                    let axes = cx.constant(Value::Ints(vec![axis as i64 + 2]));
+                    let bin = cx.node("Slice", vec![x.clone(), starts, ends, axes], vec![]);
+                    pooled(cx, bin, end - start)
+                })
+                .collect();
+            x = cx.node("Concat", bins, vec![("axis", Attr::Int(axis as i64 + 2))]);
+        }
+    }
+
     fn eval(&self, max: bool, e: Eval) {
         let s = &e.in_shapes[0];
         reference::adaptive_pool2d(max, (s[0], s[1], s[2]), (self.size[0], self.size[1]), e.batch, e.inputs[0], e.out);
@@ -239,6 +298,12 @@ impl Builtin for AdaptiveAvgPool {
 
     fn from_args(a: &Args) -> Result<AdaptiveAvgPool, Box<Diagnostic>> {
         Ok(AdaptiveAvgPool(AdaptivePool::from_args(a)))
+    }
+}
+
+impl OnnxForm for AdaptiveAvgPool {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        self.0.onnx("AveragePool", cx)
     }
 }
 
@@ -269,6 +334,12 @@ impl Builtin for AdaptiveMaxPool {
 
     fn from_args(a: &Args) -> Result<AdaptiveMaxPool, Box<Diagnostic>> {
         Ok(AdaptiveMaxPool(AdaptivePool::from_args(a)))
+    }
+}
+
+impl OnnxForm for AdaptiveMaxPool {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        self.0.onnx("MaxPool", cx)
     }
 }
 
@@ -316,6 +387,12 @@ impl Builtin for GlobalAvgPool {
     }
 }
 
+impl OnnxForm for GlobalAvgPool {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        cx.unary("GlobalAveragePool", cx.x());
+    }
+}
+
 impl Layer for GlobalAvgPool {
     fn label(&self) -> Cow<'static, str> {
         "global_avgpool".into()
@@ -344,6 +421,12 @@ impl Builtin for GlobalMaxPool {
 
     fn from_args(_: &Args) -> Result<GlobalMaxPool, Box<Diagnostic>> {
         Ok(GlobalMaxPool {})
+    }
+}
+
+impl OnnxForm for GlobalMaxPool {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        cx.unary("GlobalMaxPool", cx.x());
     }
 }
 

@@ -1,5 +1,6 @@
 //! Layers that only move data: `flatten` and `identity`.
 
+use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;
@@ -26,6 +27,12 @@ impl Builtin for Flatten {
 
     fn from_args(_: &Args) -> Result<Flatten, Box<Diagnostic>> {
         Ok(Flatten {})
+    }
+}
+
+impl OnnxForm for Flatten {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        cx.node("Flatten", vec![cx.x()], vec![("axis", Attr::Int(1))]);
     }
 }
 
@@ -56,6 +63,12 @@ impl Builtin for Identity {
 
     fn from_args(_: &Args) -> Result<Identity, Box<Diagnostic>> {
         Ok(Identity {})
+    }
+}
+
+impl OnnxForm for Identity {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        cx.unary("Identity", cx.x());
     }
 }
 

@@ -1,5 +1,6 @@
 //! `softmax` over each sample's features.
 
+use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;
@@ -22,6 +23,19 @@ impl Builtin for Softmax {
 
     fn from_args(_: &Args) -> Result<Softmax, Box<Diagnostic>> {
         Ok(Softmax {})
+    }
+}
+
+impl OnnxForm for Softmax {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        // Over all of a sample's features: flattened, and back to the sample's shape.
+        let shape = cx.shape.to_vec();
+        let x = cx.flat(cx.x(), &shape);
+        let y = cx.node("Softmax", vec![x], vec![("axis", Attr::Int(1))]);
+        if shape.len() > 1 {
+            let dims = cx.constant(Value::Ints(std::iter::once(0).chain(shape.iter().map(|&d| d as i64)).collect()));
+            cx.node("Reshape", vec![y, dims], vec![]);
+        }
     }
 }
 

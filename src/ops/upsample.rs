@@ -1,6 +1,7 @@
 //! `upsample`: enlarging maps by an integer factor, nearest or bilinear (PyTorch's
 //! `align_corners = False`).
 
+use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, Ty, param};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
@@ -46,6 +47,24 @@ fn taps(len: usize, scale: usize) -> Vec<(usize, usize, f64)> {
             (i0, i1, src - i0 as f64)
         })
         .collect()
+}
+
+impl OnnxForm for Upsample {
+    fn onnx(&self, cx: &mut OnnxCx) {
+        let [sh, sw] = self.scale.map(|s| s as f32);
+        let scales = cx.constant(Value::Floats { dims: vec![4], data: vec![1.0, 1.0, sh, sw] });
+        // Nearest: input pixel floor(o / scale); bilinear: PyTorch's half-pixel centres.
+        let attrs = if self.mode == "nearest" {
+            vec![
+                ("mode", Attr::Str("nearest")),
+                ("coordinate_transformation_mode", Attr::Str("asymmetric")),
+                ("nearest_mode", Attr::Str("floor")),
+            ]
+        } else {
+            vec![("mode", Attr::Str("linear")), ("coordinate_transformation_mode", Attr::Str("pytorch_half_pixel"))]
+        };
+        cx.node("Resize", vec![cx.x(), String::new(), scales], attrs);
+    }
 }
 
 impl Layer for Upsample {

@@ -1,0 +1,30 @@
+//! `netc emit <target>`: the network in another tool's format.
+
+mod onnx;
+mod triton;
+
+pub use onnx::OnnxArgs;
+pub use triton::TritonArgs;
+
+use super::Streams;
+
+#[derive(clap::Args)]
+pub struct EmitArgs {
+    #[command(subcommand)]
+    pub target: EmitTarget,
+}
+
+#[derive(clap::Subcommand)]
+pub enum EmitTarget {
+    /// An ONNX model: weights as initializers, the batch dynamic, nodes named by layer path.
+    Onnx(OnnxArgs),
+    /// A Triton Inference Server model repository: the ONNX model and its `config.pbtxt`.
+    Triton(TritonArgs),
+}
+
+pub(super) fn emit(a: &EmitArgs, s: &mut Streams) -> u8 {
+    match &a.target {
+        EmitTarget::Onnx(a) => onnx::emit(a, s),
+        EmitTarget::Triton(a) => triton::emit(a, s),
+    }
+}
