@@ -1,5 +1,5 @@
 //! End to end in a real editor: headless Neovim with netc's setup (`editors/neovim`) opens
-//! `examples/seed_torch.net`, gets the E0007 diagnostic on line 13 from `netc lsp`, and shows the
+//! `examples/seed_torch.net`, gets the E0007 diagnostic on line 14 from `netc lsp`, and shows the
 //! shape of a layer on hover (`editors/neovim/test/e2e.lua` does the editor's part). Skipped,
 //! with a notice, on a machine without `nvim` (`.ci/run` installs Debian's `neovim`).
 

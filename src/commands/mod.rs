@@ -7,8 +7,8 @@ mod check;
 mod emit;
 mod explain;
 mod fmt;
-mod lsp;
 mod import;
+mod lsp;
 mod run;
 
 pub use bench::BenchArgs;

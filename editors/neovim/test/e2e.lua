@@ -1,8 +1,8 @@
 -- End-to-end test of netc in Neovim, run by tests/neovim.rs:
 --   NETC=target/release/netc nvim --headless --clean -c 'luafile editors/neovim/test/e2e.lua'
 -- from the repository's root. It opens examples/seed_torch.net with the setup of
--- editors/neovim (filetype, `netc lsp`), waits for the E0007 diagnostic on line 13, and asks
--- for the hover of the 1x1 convolution on line 12, which must show its shape, 128x28x28.
+-- editors/neovim (filetype, `netc lsp`), waits for the E0007 diagnostic on line 14, and asks
+-- for the hover of the 1x1 convolution on line 13, which must show its shape, 128x28x28.
 -- It prints what it sees and exits with 0 when all of it is right, 1 otherwise.
 local failed = false
 local function say(s)
@@ -42,13 +42,13 @@ local ok, err = pcall(function()
     say(string.format('diagnostic %d:%d %s %s', d.lnum + 1, d.col + 1, tostring(d.code), d.message))
   end
   local d = e0007()
-  check(d ~= nil and d.lnum + 1 == 13, 'E0007 on line 13')
+  check(d ~= nil and d.lnum + 1 == 14, 'E0007 on line 14')
 
-  local line = vim.api.nvim_buf_get_lines(0, 11, 12, true)[1]
+  local line = vim.api.nvim_buf_get_lines(0, 12, 13, true)[1]
   local col = line:find('conv', 1, true) - 1
   local params = {
     textDocument = { uri = vim.uri_from_bufnr(0) },
-    position = { line = 11, character = col },
+    position = { line = 12, character = col },
   }
   local results = vim.lsp.buf_request_sync(0, 'textDocument/hover', params, 10000) or {}
   local text = {}
@@ -61,7 +61,7 @@ local ok, err = pcall(function()
     end
   end
   local hover = table.concat(text, '\n')
-  say('hover on line 12, column ' .. (col + 1) .. ' (`conv`):\n' .. hover)
+  say('hover on line 13, column ' .. (col + 1) .. ' (`conv`):\n' .. hover)
   check(hover:find('128x28x28', 1, true) ~= nil, 'the hover shows the shape 128x28x28')
 end)
 if not ok then
