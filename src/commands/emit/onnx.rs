@@ -6,10 +6,11 @@ use crate::ir::LowerOptions;
 use crate::onnx::{EmitOptions, MAX_OPSET, MIN_OPSET, write_model};
 use crate::run;
 use crate::weights::Weights;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+/// The network an emitter writes: its file and its weights.
 #[derive(clap::Args)]
-pub struct OnnxArgs {
+pub struct Source {
     /// The `.net` file.
     pub file: PathBuf,
     /// Trained weights (`.safetensors` or `.npz`), named by layer path; without them, the
@@ -19,6 +20,12 @@ pub struct OnnxArgs {
     /// Seed of the generated weights used when `--weights` is not given.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+#[derive(clap::Args)]
+pub struct OnnxArgs {
+    #[command(flatten)]
+    pub source: Source,
     /// The ONNX file to write.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -29,12 +36,8 @@ pub struct OnnxArgs {
 
 /// The checked network in `file` and its weights (read from `weights`, or generated from
 /// `seed` with a warning), or the exit status after reporting why not.
-pub(super) fn network(
-    file: &Path,
-    weights: Option<&Path>,
-    seed: u64,
-    s: &mut Streams,
-) -> Result<(Compilation, Weights), u8> {
+pub(super) fn network(source: &Source, s: &mut Streams) -> Result<(Compilation, Weights), u8> {
+    let (file, weights, seed) = (&source.file, source.weights.as_deref(), source.seed);
     let c = compile(file, &LowerOptions::default(), s)?;
     if c.has_errors() {
         s.diagnostics(&c, &c.diagnostics);
@@ -72,7 +75,7 @@ pub(super) fn emit(a: &OnnxArgs, s: &mut Streams) -> u8 {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let (c, weights) = match network(&a.file, a.weights.as_deref(), a.seed, s) {
+    let (c, weights) = match network(&a.source, s) {
         Ok(n) => n,
         Err(code) => return code,
     };

@@ -1,21 +1,14 @@
 //! `netc emit triton FILE -o repo/`: a Triton model repository.
 
 use super::super::{SUCCESS, Streams};
-use super::onnx::{network, options};
+use super::onnx::{Source, network, options};
 use crate::onnx::{MIN_OPSET, triton_config, write_model};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct TritonArgs {
-    /// The `.net` file.
-    pub file: PathBuf,
-    /// Trained weights (`.safetensors` or `.npz`), named by layer path; without them, the
-    /// generated weights of `netc run --seed`.
-    #[arg(long)]
-    pub weights: Option<PathBuf>,
-    /// Seed of the generated weights used when `--weights` is not given.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub source: Source,
     /// The model repository to write (made if missing); the model goes in `<repo>/<name>/`.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -35,14 +28,14 @@ pub(super) fn emit(a: &TritonArgs, s: &mut Streams) -> u8 {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let (c, weights) = match network(&a.file, a.weights.as_deref(), a.seed, s) {
+    let (c, weights) = match network(&a.source, s) {
         Ok(n) => n,
         Err(code) => return code,
     };
     let name = a
         .name
         .clone()
-        .unwrap_or_else(|| a.file.file_stem().map_or("network".into(), |s| s.to_string_lossy().into_owned()));
+        .unwrap_or_else(|| a.source.file.file_stem().map_or("network".into(), |s| s.to_string_lossy().into_owned()));
     let dir = a.output.join(&name);
     let version = dir.join("1");
     if let Err(e) = std::fs::create_dir_all(&version) {
