@@ -222,3 +222,22 @@ fn bench_every_flag() {
     let (code, text) = s.netc("bench $DIR/pool.net --input-shape 3x2x2 --seconds 0");
     assert_eq!(code, 1, "a map too small for the window is E0009: {text}");
 }
+
+/// `--max-memory`: a network whose weights (8.6 GiB here) or whose batch does not fit the limit
+/// is E0013 before anything is allocated, on `run` and `bench`; the limit takes K/M/G/T sizes.
+#[test]
+fn memory_limit() {
+    let s = Scratch::new("memory");
+    s.file("big.net", "input x: 3x8x8\noutput x -> flatten -> dense(100000) -> relu -> dense(20000)\n");
+    transcript(
+        &s,
+        "memory_limit",
+        &[
+            ("run $DIR/big.net --input $DIR/x.npy --max-memory 1G", 1),
+            ("bench $DIR/big.net --max-memory 2048M --seconds 0", 1),
+            ("run $DIR/one.net --input $DIR/x.npy --max-memory 3K --top 1", 1),
+            ("run $DIR/one.net --input $DIR/x.npy --max-memory 64KiB --top 1", 0),
+            ("run $DIR/one.net --input $DIR/x.npy --max-memory 12x", 2),
+        ],
+    );
+}

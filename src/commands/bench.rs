@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// Also allow imports from this folder (besides the file's own folder and its subfolders).
     #[arg(long = "import-dir", value_name = "DIR")]
     pub import_dirs: Vec<PathBuf>,
+    /// Most memory the weights and activations may take, e.g. `8G` (default: the machine's
+    /// physical memory).
+    #[arg(long, value_name = "SIZE", value_parser = crate::run::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
@@ -54,7 +58,11 @@ pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
     }
     let threads = a.threads.unwrap_or_else(default_threads);
     let flops = layer_table(&c.graph).total_flops;
-    let (optimized, plan) = match prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights") {
+    let limit = a.max_memory.unwrap_or_else(crate::run::default_memory_limit);
+    let prepared = crate::run::check_memory(&c.graph, None, limit)
+        .and_then(|()| prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights"))
+        .and_then(|(g, plan)| crate::run::check_memory(&c.graph, Some((&plan, batch)), limit).map(|()| (g, plan)));
+    let (optimized, plan) = match prepared {
         Ok(p) => p,
         Err(d) => {
             s.diagnostics(&c, &[*d]);
