@@ -29,7 +29,7 @@ for target in "${targets[@]}"; do
     fi
     stat() { awk -v key="stat::$1:" '$1 == key { print $2 }' "$log"; }
     # The last status line: "#N DONE cov: C ft: F corp: U/SIZE ...".
-    last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+    last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
     field() { sed -nE "s/.* $1: ([^ ]+).*/\1/p" <<<"$last"; }
     printf '%-12s %14s %8s %6s %7s %8s  %s\n' "$target" "$(stat number_of_executed_units)" \
         "$(stat average_exec_per_sec)" "$(field cov)" "$(field ft)" "$(field corp)" "$result"

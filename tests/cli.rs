@@ -241,3 +241,33 @@ fn memory_limit() {
         ],
     );
 }
+
+/// `netc bench --profile` times each layer where it runs: every convolution, the fused shortcut
+/// included, gets its own time (a profile from differences of whole-network times once gave a
+/// fused shortcut 0 ms and its neighbour more than the machine's peak), and the layers' times
+/// add up to no more than a run's.
+#[test]
+fn bench_profile_times_every_layer() {
+    let s = Scratch::new("profile");
+    s.file(
+        "res.net",
+        "input x: 8x16x16\noutput x -> residual { conv(8, 3, stride = 2) -> relu -> conv(8, 3) } \
+         shortcut { conv(8, 1, stride = 2) } -> relu -> global_avgpool -> flatten -> dense(4)\n",
+    );
+    for backend in ["jit", "interp"] {
+        let (code, text) =
+            s.netc(&format!("bench $DIR/res.net --backend {backend} --profile --format json --seconds 0.2"));
+        assert_eq!(code, 0, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text[text.find('{').unwrap()..]).unwrap();
+        let rows = v["profile"].as_array().unwrap();
+        let paths: Vec<&str> = rows.iter().map(|r| r["path"].as_str().unwrap()).collect();
+        assert!(paths.contains(&"shortcut1.conv1"), "{paths:?}");
+        for r in rows.iter().filter(|r| r["op"].as_str().unwrap().starts_with("conv")) {
+            assert!(r["ms"].as_f64().unwrap() > 0.0, "{backend}: a convolution without a time: {r}");
+        }
+        let layers: f64 = rows.iter().map(|r| r["ms"].as_f64().unwrap()).sum();
+        let p90 = v["results"][0]["latency_ms_p90"].as_f64().unwrap();
+        assert!(layers > 0.0 && layers.is_finite(), "{backend}: {layers}");
+        assert!(v["results"][0]["runs"].as_u64().unwrap() >= 1 && p90 > 0.0);
+    }
+}
