@@ -37,8 +37,7 @@ fn open_call(text: &str, offset: usize) -> Option<OpenCall<'_>> {
             '[' => depth = depth.saturating_sub(1),
             '(' if depth == 0 => {
                 let head = before[..i].trim_end();
-                let start = head.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |j| j + 1);
-                let callee = &head[start..];
+                let callee = &head[word_start(head)..];
                 return (!callee.is_empty()).then_some(OpenCall { callee, args: &before[i + 1..] });
             }
             '(' => depth -= 1,
@@ -78,11 +77,16 @@ impl OpenCall<'_> {
     }
 }
 
+/// Where the name at the end of `text` starts (its length when it ends with no name).
+fn word_start(text: &str) -> usize {
+    let name = |c: char| c.is_alphanumeric() || c == '_';
+    text.char_indices().rev().find(|&(_, c)| !name(c)).map_or(0, |(i, c)| i + c.len_utf8())
+}
+
 /// The word being typed before `offset`.
 fn prefix(text: &str, offset: usize) -> &str {
     let before = &text[..offset];
-    let start = before.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
-    &before[start..]
+    &before[word_start(before)..]
 }
 
 pub fn complete(files: &Files, pos: Position) -> Option<CompletionResponse> {
@@ -272,5 +276,16 @@ mod tests {
         let call = open_call(text, text.len()).unwrap();
         assert_eq!((call.callee, call.named()), ("dense", Some("bias")));
         assert!(open_call("block b() { conv(1) -> ", 22).is_none());
+    }
+
+    /// Found by the `lsp` fuzz target: a word after a multi-byte character that is not part of
+    /// a name (here U+FFFD, 3 bytes) was sliced inside that character.
+    #[test]
+    fn words_after_multibyte_characters() {
+        assert_eq!(prefix("let \u{FFFD}", "let \u{FFFD}".len()), "");
+        assert_eq!(prefix("let \u{FFFD}ab", "let \u{FFFD}ab".len()), "ab");
+        assert_eq!(prefix("x -> 𝔸(conv", "x -> 𝔸(conv".len()), "conv");
+        let text = "x -> \u{FFFD}conv(";
+        assert_eq!(open_call(text, text.len()).map(|c| c.callee), Some("conv"));
     }
 }
