@@ -120,7 +120,7 @@ impl Case {
         let mut input_shape = None;
         if let Some(header) = rest.strip_prefix("%shape ") {
             let (line, after) = header.split_once('\n').unwrap_or((header, ""));
-            input_shape = crate::commands::parse_shape(line).ok().filter(|s| s.iter().all(|&d| d <= 1 << 12));
+            input_shape = crate::tensor::parse_shape(line).ok().filter(|s| s.iter().all(|&d| d <= 1 << 12));
             rest = after;
         }
         let mut parts = rest.split("\n%file ");

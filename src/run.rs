@@ -68,10 +68,10 @@ fn input_names(graph: &Graph) -> Vec<&str> {
         .collect()
 }
 
-/// Reads one `.npy` batch per network input from `given` (every input exactly once; a bare file
-/// only for a one-input network), checked against the declarations (E0019) and against each
-/// other (one batch size).
-pub fn read_inputs(graph: &Graph, given: &[Named]) -> Result<Vec<Tensor>, RunError> {
+/// Opens one `.npy` file per network input from `given` (every input exactly once; a bare file
+/// only for a one-input network), checked against the declarations (E0019: shape and type, from
+/// the header and the first sample) and against each other (one number of samples).
+pub fn open_inputs(graph: &Graph, given: &[Named]) -> Result<Inputs, RunError> {
     let names = input_names(graph);
     let mut files: Vec<Option<&Path>> = vec![None; names.len()];
     for g in given {
@@ -99,12 +99,16 @@ pub fn read_inputs(graph: &Graph, given: &[Named]) -> Result<Vec<Tensor>, RunErr
         let example: Vec<String> = missing.iter().map(|n| format!("--input {n}=FILE.npy")).collect();
         return Err(RunError::Io(format!("no data for input {}: add `{}`", quoted(&missing), example.join(" "))));
     }
-    let mut batches: Vec<Tensor> = Vec::new();
+    let mut opened: Vec<InputFile> = Vec::new();
     for (i, path) in files.into_iter().flatten().enumerate() {
-        let array = io::read_npy(path).map_err(|e| e.to_string())?;
-        let t = input_batch(graph, i, &array, &path.display().to_string()).map_err(RunError::Diagnostic)?;
-        if let Some(first) = batches.first()
-            && first.shape[0] != t.shape[0]
+        let reader = io::NpyReader::open(path).map_err(|e| e.to_string())?;
+        let dims = &graph.g[graph.inputs[i]].shape;
+        let one_sample = reader.shape[..] == dims[..];
+        let input = InputFile { reader, one_sample, name: path.display().to_string() };
+        // The first sample, read now, checks the file's shape and type against the declaration.
+        input.read(graph, i, 0, input.samples().min(1)).map_err(RunError::Diagnostic)?;
+        if let Some(first) = opened.first()
+            && first.samples() != input.samples()
         {
             let node = &graph.g[graph.inputs[i]];
             return Err(RunError::Diagnostic(Box::new(
@@ -113,10 +117,10 @@ pub fn read_inputs(graph: &Graph, given: &[Named]) -> Result<Vec<Tensor>, RunErr
                     format!(
                         "`{}` holds {} sample(s) for `{}`, but the batch for `{}` has {}",
                         path.display(),
-                        t.shape[0],
+                        input.samples(),
                         names[i],
                         names[0],
-                        first.shape[0]
+                        first.samples()
                     ),
                     node.span,
                     format!("`{}` declared here", names[i]),
@@ -124,9 +128,49 @@ pub fn read_inputs(graph: &Graph, given: &[Named]) -> Result<Vec<Tensor>, RunErr
                 .with_help("every input of a run needs the same number of samples"),
             )));
         }
-        batches.push(t);
+        opened.push(input);
     }
-    Ok(batches)
+    Ok(Inputs(opened))
+}
+
+/// The `.npy` files of a run's inputs, one per network input, read a batch at a time (a data
+/// set never has to fit in memory): see [`open_inputs`].
+pub struct Inputs(Vec<InputFile>);
+
+/// One input's file: a batch `[N, ...]`, or one sample without the batch axis.
+struct InputFile {
+    reader: io::NpyReader,
+    one_sample: bool,
+    name: String,
+}
+
+impl InputFile {
+    fn samples(&self) -> usize {
+        if self.one_sample { 1 } else { self.reader.shape.first().copied().unwrap_or(0) }
+    }
+
+    /// Samples `start..start + count` as input `index`'s batch (E0019 when they do not fit it).
+    fn read(&self, graph: &Graph, index: usize, start: usize, count: usize) -> Result<Tensor, Box<Diagnostic>> {
+        let rows =
+            if self.one_sample { self.reader.rows(0, self.reader.shape[0]) } else { self.reader.rows(start, count) };
+        let array = rows.map_err(|e| {
+            let node = &graph.g[graph.inputs[index]];
+            Box::new(Diagnostic::error(Code::InputMismatch, e.to_string(), node.span, "read for this input"))
+        })?;
+        input_batch(graph, index, &array, &self.name)
+    }
+}
+
+impl Inputs {
+    /// How many samples each input holds.
+    pub fn samples(&self) -> usize {
+        self.0.first().map_or(0, InputFile::samples)
+    }
+
+    /// Samples `start..start + count` of every input.
+    pub fn read(&self, graph: &Graph, start: usize, count: usize) -> Result<Vec<Tensor>, Box<Diagnostic>> {
+        self.0.iter().enumerate().map(|(i, f)| f.read(graph, i, start, count)).collect()
+    }
 }
 
 /// Where `netc run --output` writes: for each file, the outputs it holds (by index).
@@ -160,17 +204,70 @@ impl OutputFiles {
         Ok(OutputFiles(files))
     }
 
-    /// Writes `outputs` (the network's, in order): `.npz` files hold named float32 arrays,
-    /// other files one float32 `.npy`. Returns each output's name and file, in order written.
-    pub fn write(&self, graph: &Graph, outputs: &[Tensor]) -> Result<Vec<(String, PathBuf)>, String> {
+    /// Creates the files for a run of `samples` samples: `.npy` files are written as batches
+    /// come ([`OutputSink::append`]); `.npz` archives, which need whole members, at the end.
+    pub fn create(&self, graph: &Graph, samples: usize) -> Result<OutputSink, String> {
+        let mut files = Vec::new();
+        for (chosen, path) in &self.0 {
+            let file = if is_npz(path) {
+                OutputFile::Npz(vec![Vec::new(); chosen.len()])
+            } else {
+                let out = &graph.g[graph.outputs[chosen[0]].node].shape;
+                let shape: Vec<usize> = std::iter::once(samples).chain(out.iter().copied()).collect();
+                OutputFile::Npy(io::NpyWriter::create(path, &shape).map_err(|e| e.to_string())?)
+            };
+            files.push((chosen.clone(), path.clone(), file));
+        }
+        Ok(OutputSink { files, samples })
+    }
+}
+
+/// The output files of a run being written: see [`OutputFiles::create`].
+pub struct OutputSink {
+    files: Vec<(Vec<usize>, PathBuf, OutputFile)>,
+    samples: usize,
+}
+
+enum OutputFile {
+    Npy(io::NpyWriter),
+    /// Each chosen output's values so far.
+    Npz(Vec<Vec<f32>>),
+}
+
+impl OutputSink {
+    /// Adds a batch of the network's outputs (all of them, in order).
+    pub fn append(&mut self, outputs: &[Tensor]) -> Result<(), String> {
+        for (chosen, _, file) in &mut self.files {
+            match file {
+                OutputFile::Npy(w) => w.append(&outputs[chosen[0]].data).map_err(|e| e.to_string())?,
+                OutputFile::Npz(values) => {
+                    values.iter_mut().zip(chosen.iter()).for_each(|(v, &i)| v.extend_from_slice(&outputs[i].data))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes every file; returns each output's name and file, in order written.
+    pub fn finish(self, graph: &Graph) -> Result<Vec<(String, PathBuf)>, String> {
         let name = |i: usize| graph.outputs[i].name.as_str();
         let mut written = Vec::new();
-        for (chosen, path) in &self.0 {
-            if is_npz(path) {
-                let arrays: Vec<(&str, &Tensor)> = chosen.iter().map(|&i| (name(i), &outputs[i])).collect();
-                io::write_npz(path, &arrays).map_err(|e| e.to_string())?;
-            } else {
-                io::write_npy(path, &outputs[chosen[0]]).map_err(|e| e.to_string())?;
+        for (chosen, path, file) in self.files {
+            match file {
+                OutputFile::Npy(w) => w.finish().map_err(|e| e.to_string())?,
+                OutputFile::Npz(values) => {
+                    let tensors: Vec<Tensor> = chosen
+                        .iter()
+                        .zip(values)
+                        .map(|(&i, v)| {
+                            let out = &graph.g[graph.outputs[i].node].shape;
+                            let shape: Vec<usize> = std::iter::once(self.samples).chain(out.iter().copied()).collect();
+                            Tensor::from_vec(&shape, v)
+                        })
+                        .collect();
+                    let arrays: Vec<(&str, &Tensor)> = chosen.iter().map(|&i| name(i)).zip(&tensors).collect();
+                    io::write_npz(&path, &arrays).map_err(|e| e.to_string())?;
+                }
             }
             written.extend(chosen.iter().map(|&i| (name(i).to_string(), path.clone())));
         }

@@ -37,3 +37,12 @@ pub fn fmt_shape(shape: &[usize]) -> String {
 pub fn fmt_dims(dims: &[usize]) -> String {
     format!("[{}]", dims.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
 }
+
+/// Parses a shape as the command line takes it: `3x224x224` (or `3,224,224`).
+pub fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
+    let dims: Result<Vec<usize>, _> = s.split(['x', 'X', ',']).map(|d| d.trim().parse::<usize>()).collect();
+    match dims {
+        Ok(d) if !d.is_empty() && d.iter().all(|&x| x > 0) => Ok(d),
+        _ => Err(format!("`{s}` is not a shape; write it as CxHxW, e.g. 3x224x224")),
+    }
+}

@@ -1,6 +1,7 @@
 //! `netc bench FILE`: compile time, latency, throughput and GFLOP/s per back end, and where the
 //! time goes layer by layer.
 
+use super::progress::Progress;
 use super::{FAILURE, Format, SUCCESS, Streams, compile, default_threads, parse_shape, positive};
 use crate::backend::BackendKind;
 use crate::bench::{self, BenchResult, Budget};
@@ -11,6 +12,7 @@ use crate::weights::Weights;
 use clap::ValueEnum;
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -72,7 +74,7 @@ pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
     };
     let inputs = plan.sample_inputs(batch, 0);
     let peak = bench::machine_peak(threads);
-    let budget = Budget { time: std::time::Duration::from_secs_f64(a.seconds.max(0.0)), ..Default::default() };
+    let budget = Budget { time: Duration::from_secs_f64(a.seconds.max(0.0)), ..Default::default() };
     let kinds = if a.backend.is_empty() { BackendKind::value_variants().to_vec() } else { a.backend.clone() };
     let mut results: Vec<BenchResult> = Vec::new();
     let mut layers = Vec::new();
@@ -81,17 +83,19 @@ pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
             Ok(built) => built,
             Err(e) => return s.io_error(e),
         };
-        let mut p = Progress::new(s, b.name(), budget);
-        let result =
-            bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget, &mut |r, t| p.update(r, t));
+        let mut p = Progress::new(s, Duration::ZERO);
+        let name = b.name();
+        let mut tell = |runs, spent| p.update(|| timing(name, runs, spent, budget));
+        let result = bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget, &mut tell);
         drop(p);
         results.push(result);
         if a.profile && i == 0 {
             let table = layer_table(&optimized);
             // The table has a row per node, inputs included; the plan a step per non-input node.
             let flops: Vec<u64> = table.rows.iter().filter(|r| r.op != "input").map(|r| r.flops).collect();
-            let mut p = Progress::new(s, "the profile", budget);
-            layers = bench::profile(b.as_ref(), &plan, &flops, &inputs, budget, &mut |r, t| p.update(r, t));
+            let mut p = Progress::new(s, Duration::ZERO);
+            let mut tell = |runs, spent| p.update(|| timing("the profile", runs, spent, budget));
+            layers = bench::profile(b.as_ref(), &plan, &flops, &inputs, budget, &mut tell);
         }
     }
     match a.format {
@@ -160,36 +164,7 @@ pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
     SUCCESS
 }
 
-/// A progress line on standard error while `netc bench` times something: what, the runs so far
-/// and the seconds left, redrawn at most ten times a second, cleared when dropped. Nothing when
-/// standard error is not a terminal.
-struct Progress<'a> {
-    err: &'a mut dyn Write,
-    terminal: bool,
-    what: &'a str,
-    budget: Budget,
-    shown: Option<std::time::Instant>,
-}
-
-impl<'a> Progress<'a> {
-    fn new(s: &'a mut Streams, what: &'a str, budget: Budget) -> Progress<'a> {
-        Progress { terminal: s.color, err: &mut *s.err, what, budget, shown: None }
-    }
-
-    fn update(&mut self, runs: usize, spent: std::time::Duration) {
-        if self.terminal && self.shown.is_none_or(|t| t.elapsed().as_millis() >= 100) {
-            self.shown = Some(std::time::Instant::now());
-            let left = self.budget.time.saturating_sub(spent).as_secs_f64();
-            let _ = write!(self.err, "\r\x1b[Ktiming {}: {runs} run(s), {left:.1} s left", self.what);
-            let _ = self.err.flush();
-        }
-    }
-}
-
-impl Drop for Progress<'_> {
-    fn drop(&mut self) {
-        if self.shown.is_some() {
-            let _ = write!(self.err, "\r\x1b[K");
-        }
-    }
+/// The progress line while `what` is timed.
+fn timing(what: &str, runs: usize, spent: Duration, budget: Budget) -> String {
+    format!("timing {what}: {runs} run(s), {:.1} s left", budget.time.saturating_sub(spent).as_secs_f64())
 }

@@ -9,6 +9,7 @@ mod explain;
 mod fmt;
 mod import;
 mod lsp;
+mod progress;
 mod run;
 
 pub use bench::BenchArgs;
@@ -18,6 +19,7 @@ pub use run::RunArgs;
 use crate::compile::{Compilation, compile_file};
 use crate::diag::{self, Diagnostic};
 use crate::ir::LowerOptions;
+use crate::tensor::parse_shape;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::Write;
@@ -120,15 +122,6 @@ where
 /// Reads and checks `file`, or reports why it cannot be read.
 fn compile(file: &Path, options: &LowerOptions, streams: &mut Streams) -> Result<Compilation, u8> {
     compile_file(file, options).map_err(|e| streams.io_error(format!("cannot read `{}`: {e}", file.display())))
-}
-
-/// Parses `3x224x224` (or `3,224,224`), as `--input-shape` takes it.
-pub fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
-    let dims: Result<Vec<usize>, _> = s.split(['x', 'X', ',']).map(|d| d.trim().parse::<usize>()).collect();
-    match dims {
-        Ok(d) if !d.is_empty() && d.iter().all(|&x| x > 0) => Ok(d),
-        _ => Err(format!("`{s}` is not a shape; write it as CxHxW, e.g. 3x224x224")),
-    }
 }
 
 /// A count of at least 1 (`--top`, `--batch`, `--threads`).

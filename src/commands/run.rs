@@ -1,11 +1,13 @@
 //! `netc run FILE --input X.npy`: a network on real inputs, with its predictions.
 
+use super::progress::{Progress, bar};
 use super::{FAILURE, SUCCESS, Streams, compile, default_threads, positive};
 use crate::backend::BackendKind;
 use crate::ir::{Graph, LowerOptions, Normalize};
 use crate::run::{self, Classes, Named, OutputFiles, RunError};
 use crate::tensor::{fmt_dims, fmt_shape};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -52,6 +54,10 @@ pub struct RunArgs {
     /// Also allow imports from this folder (besides the file's own folder and its subfolders).
     #[arg(long = "import-dir", value_name = "DIR")]
     pub import_dirs: Vec<PathBuf>,
+    /// Samples run at once: inputs are read, and outputs written, a batch at a time, so memory
+    /// does not grow with the number of samples.
+    #[arg(long, default_value_t = 64, value_parser = positive)]
+    pub batch_size: usize,
     /// Most memory the weights and activations may take, e.g. `8G` (default: the machine's
     /// physical memory).
     #[arg(long, value_name = "SIZE", value_parser = run::parse_bytes)]
@@ -102,7 +108,7 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
             run::generated_weights(&c.graph, a.seed)
         }
     };
-    let inputs = match run::read_inputs(&c.graph, &a.input) {
+    let inputs = match run::open_inputs(&c.graph, &a.input) {
         Ok(t) => t,
         Err(RunError::Io(e)) => return s.io_error(e),
         Err(RunError::Diagnostic(d)) => {
@@ -120,7 +126,9 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
     if a.dump_ir {
         let _ = write!(s.out, "{}", plan.describe(&graph));
     }
-    if let Err(d) = run::check_memory(&c.graph, Some((&plan, inputs[0].shape[0])), limit) {
+    let samples = inputs.samples();
+    let batch_size = a.batch_size.min(samples.max(1));
+    if let Err(d) = run::check_memory(&c.graph, Some((&plan, batch_size)), limit) {
         s.diagnostics(&c, &[*d]);
         return FAILURE;
     }
@@ -134,7 +142,6 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
         Ok(f) => f,
         Err(e) => return s.io_error(e),
     };
-    let batch = inputs[0].shape[0];
     let scored = scored_outputs(&c.graph);
     let classes = match &a.labels {
         Some(p) => match Classes::read(p).and_then(|l| scored.iter().try_for_each(|&(_, k)| l.check(p, k)).map(|()| l))
@@ -145,31 +152,71 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
         None => Classes::default(),
     };
     let truth = match (&a.truth, scored.first()) {
-        (Some(p), Some(&(_, k))) => match run::read_truth(p, batch, k) {
+        (Some(p), Some(&(_, k))) => match run::read_truth(p, samples, k) {
             Ok(t) => Some(t),
             Err(e) => return s.io_error(e),
         },
         (Some(_), None) => return s.io_error("--truth needs an output of class scores (one vector per sample)"),
         (None, _) => None,
     };
-    let started = std::time::Instant::now();
-    let outputs = backend.run(&inputs);
+    let mut sink = match files.create(&c.graph, samples) {
+        Ok(sink) => sink,
+        Err(e) => return s.io_error(e),
+    };
+    // Batch by batch: outputs go to their files as they come; only each sample's best classes
+    // are kept for the report.
+    let ranked = a.output.is_empty() || truth.is_some();
+    let mut best: Vec<Vec<Vec<(usize, f32)>>> = vec![Vec::new(); if ranked { scored.len() } else { 0 }];
+    let mut progress = Progress::new(s, Duration::from_secs(1));
+    for start in (0..samples).step_by(batch_size) {
+        let count = batch_size.min(samples - start);
+        let batch = match inputs.read(&c.graph, start, count) {
+            Ok(b) => b,
+            Err(d) => {
+                drop(progress);
+                s.diagnostics(&c, &[*d]);
+                return FAILURE;
+            }
+        };
+        let outputs = backend.run(&batch);
+        if let Err(e) = sink.append(&outputs) {
+            drop(progress);
+            return s.io_error(e);
+        }
+        for (rows, &(o, _)) in best.iter_mut().zip(&scored) {
+            rows.extend(run::top_k(&outputs[o], a.top));
+        }
+        let (done, elapsed) = (start + count, progress.elapsed().as_secs_f64());
+        progress.update(|| {
+            let left = elapsed * (samples - done) as f64 / done as f64;
+            format!(
+                "{} {done}/{samples} samples, {:.0}/s, {left:.0} s left",
+                bar(done, samples, 30),
+                done as f64 / elapsed
+            )
+        });
+    }
+    let elapsed = progress.elapsed();
+    drop(progress);
     let _ = writeln!(
         s.err,
-        "ran {batch} sample(s) through the {} back end in {:.1} ms",
+        "ran {samples} sample(s) through the {} back end in {:.1} ms{}",
         backend.name(),
-        started.elapsed().as_secs_f64() * 1e3
+        elapsed.as_secs_f64() * 1e3,
+        if samples > batch_size { format!(", in batches of {batch_size}") } else { String::new() }
     );
-    match files.write(&c.graph, &outputs) {
+    match sink.finish(&c.graph) {
         Ok(written) => {
             for (name, path) in written {
-                let shape = &outputs[c.graph.outputs.iter().position(|o| o.name == name).unwrap_or(0)].shape;
-                let _ = writeln!(s.out, "wrote output `{name}` {} to {}", fmt_dims(shape), path.display());
+                let o =
+                    c.graph.outputs.iter().find(|o| o.name == name).map_or(&[][..], |o| &c.graph.g[o.node].shape[..]);
+                let shape: Vec<usize> = std::iter::once(samples).chain(o.iter().copied()).collect();
+                let _ = writeln!(s.out, "wrote output `{name}` {} to {}", fmt_dims(&shape), path.display());
             }
         }
         Err(e) => return s.io_error(e),
     }
-    if !a.output.is_empty() && truth.is_none() {
+    if !ranked {
         return SUCCESS;
     }
     for (i, o) in c.graph.outputs.iter().enumerate() {
@@ -182,13 +229,12 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
             );
         }
     }
-    for (rank, &(o, _)) in scored.iter().enumerate() {
+    for (rank, (&(o, _), best)) in scored.iter().zip(&best).enumerate() {
         if scored.len() > 1 {
             let _ = writeln!(s.out, "output `{}`:", c.graph.outputs[o].name);
         }
         // The truth is for the first output of class scores.
         let truth = truth.as_ref().filter(|_| rank == 0);
-        let best = run::top_k(&outputs[o], a.top);
         for (i, row) in best.iter().enumerate() {
             let picks: Vec<String> = row.iter().map(|(c, v)| format!("{} ({v:.3})", classes.name(*c))).collect();
             let mark = match truth.map(|t| t[i]) {
@@ -199,9 +245,12 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
             let _ = writeln!(s.out, "{i:>4}: {}{mark}", picks.join(", "));
         }
         if let Some(t) = truth {
-            let correct = run::top1_correct(&best, t);
-            let _ =
-                writeln!(s.out, "top-1 accuracy: {correct}/{batch} = {:.2}%", 100.0 * correct as f64 / batch as f64);
+            let correct = run::top1_correct(best, t);
+            let _ = writeln!(
+                s.out,
+                "top-1 accuracy: {correct}/{samples} = {:.2}%",
+                100.0 * correct as f64 / samples.max(1) as f64
+            );
         }
     }
     SUCCESS

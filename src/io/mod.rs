@@ -15,7 +15,7 @@ pub mod safetensors;
 
 pub use self::safetensors::{SafetensorsContents, parse_safetensors, read_safetensors, write_safetensors};
 pub use array::{Array, ArrayData};
-pub use npy::{parse_npy, read_npy, write_npy, write_npy_i64};
+pub use npy::{NpyReader, NpyWriter, parse_npy, read_npy, write_npy, write_npy_i64};
 pub use npz::{parse_npz, read_npz, write_npz};
 
 /// The `max_bytes` [`read_tensors`] passes (4 GiB): the most bytes it reads from one file, or

@@ -31,6 +31,14 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<Array, IoError> {
 
 /// Parses the bytes of an `.npy` file; `name` is the file as errors should call it.
 pub fn parse_npy(bytes: &[u8], name: &str) -> Result<Array, IoError> {
+    let (Header { elem, shape }, data_start) = parse_prefix(bytes, name)?;
+    check_data_size(name, elem, &shape, bytes.len() - data_start)?;
+    Ok(Array { shape, data: elem.decode(&bytes[data_start..]) })
+}
+
+/// The header of an `.npy` file and where its data starts, from the file's first bytes (at
+/// least up to the end of the header, or an error saying the file is truncated).
+fn parse_prefix(bytes: &[u8], name: &str) -> Result<(Header, usize), IoError> {
     let err = |kind| IoError::new(name, kind);
     let truncated = |what: &str, needed: usize| {
         err(IoErrorKind::Truncated { what: what.to_string(), needed: needed as u64, len: bytes.len() as u64 })
@@ -67,22 +75,129 @@ pub fn parse_npy(bytes: &[u8], name: &str) -> Result<Array, IoError> {
     } else {
         header.iter().map(|&b| char::from(b)).collect() // latin-1
     };
-    let Header { elem, shape } = parse_header(&header).map_err(err)?;
+    Ok((parse_header(&header).map_err(err)?, data_start))
+}
 
+/// That `actual` bytes of data are exactly what `shape` of `elem` needs.
+fn check_data_size(name: &str, elem: Elem, shape: &[usize], actual: usize) -> Result<(), IoError> {
     let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     let Some(expected) = elements.and_then(|n| n.checked_mul(elem.size())) else {
-        return Err(err(IoErrorKind::ShapeOverflow { shape }));
+        return Err(IoError::new(name, IoErrorKind::ShapeOverflow { shape: shape.to_vec() }));
     };
-    let data = &bytes[data_start..];
-    if data.len() != expected {
-        return Err(err(IoErrorKind::DataSize {
-            shape,
+    if actual != expected {
+        let kind = IoErrorKind::DataSize {
+            shape: shape.to_vec(),
             elem_bytes: elem.size(),
             expected: expected as u64,
-            actual: data.len() as u64,
-        }));
+            actual: actual as u64,
+        };
+        return Err(IoError::new(name, kind));
     }
-    Ok(Array { shape, data: elem.decode(data) })
+    Ok(())
+}
+
+/// An `.npy` file read a block of rows (entries of its first axis) at a time, so that a data
+/// set larger than memory streams through `netc run`: only the header is read on opening.
+pub struct NpyReader {
+    file: std::fs::File,
+    name: String,
+    elem: Elem,
+    /// The array's shape.
+    pub shape: Vec<usize>,
+    data_start: u64,
+}
+
+/// The most header bytes [`NpyReader::open`] reads (numpy's own limit for a header).
+const MAX_HEADER: u64 = 1 << 20;
+
+impl NpyReader {
+    /// Opens `path` and reads its header; the data size must match the shape.
+    pub fn open(path: impl AsRef<Path>) -> Result<NpyReader, IoError> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let os = |source| IoError::new(&name, IoErrorKind::Os { action: "read", source });
+        let file = std::fs::File::open(path).map_err(os)?;
+        let len = file.metadata().map_err(os)?.len();
+        let mut prefix = Vec::new();
+        (&file).take(12).read_to_end(&mut prefix).map_err(os)?;
+        // The header's length is in the preamble; read up to the data (bounded).
+        let header_end = match parse_prefix(&prefix, &name) {
+            Err(IoError { kind: IoErrorKind::Truncated { needed, .. }, .. }) if needed > 12 => needed.min(MAX_HEADER),
+            _ => 12,
+        };
+        (&file).take(header_end.saturating_sub(prefix.len() as u64)).read_to_end(&mut prefix).map_err(os)?;
+        let (Header { elem, shape }, data_start) = parse_prefix(&prefix, &name)?;
+        check_data_size(&name, elem, &shape, usize::try_from(len - data_start as u64).unwrap_or(usize::MAX))?;
+        Ok(NpyReader { file, name, elem, shape, data_start: data_start as u64 })
+    }
+
+    /// Rows `start..start + count` of the first axis (the whole array for a 0-d one), as an array
+    /// of shape `[count, shape[1..]]`.
+    pub fn rows(&self, start: usize, count: usize) -> Result<Array, IoError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let (rows, rest) = self.shape.split_first().map_or((1, &[][..]), |(&n, rest)| (n, rest));
+        let end = start.checked_add(count).filter(|&e| e <= rows);
+        let row_bytes = rest.iter().product::<usize>() * self.elem.size();
+        let Some(end) = end else {
+            let kind = IoErrorKind::Truncated {
+                what: format!("rows {start}..{}", start.saturating_add(count)),
+                needed: (start.saturating_add(count) * row_bytes) as u64,
+                len: (rows * row_bytes) as u64,
+            };
+            return Err(IoError::new(&self.name, kind));
+        };
+        let mut bytes = vec![0u8; (end - start) * row_bytes];
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(self.data_start + (start * row_bytes) as u64))
+            .and_then(|_| file.read_exact(&mut bytes))
+            .map_err(|source| IoError::new(&self.name, IoErrorKind::Os { action: "read", source }))?;
+        let shape = if self.shape.is_empty() {
+            Vec::new()
+        } else {
+            std::iter::once(count).chain(rest.iter().copied()).collect()
+        };
+        Ok(Array { shape, data: self.elem.decode(&bytes) })
+    }
+}
+
+/// A float32 `.npy` file written a block of rows at a time: the header (with the final shape)
+/// first, then the rows as they are computed. `finish` checks that every row came.
+pub struct NpyWriter {
+    file: std::io::BufWriter<std::fs::File>,
+    name: String,
+    shape: Vec<usize>,
+    written: usize,
+}
+
+impl NpyWriter {
+    /// Creates `path` for an array of `shape` and writes its header.
+    pub fn create(path: impl AsRef<Path>, shape: &[usize]) -> Result<NpyWriter, IoError> {
+        use std::io::Write;
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let os = |source| IoError::new(&name, IoErrorKind::Os { action: "write", source });
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(os)?);
+        file.write_all(&encode("<f4", shape, &[])).map_err(os)?;
+        Ok(NpyWriter { file, name, shape: shape.to_vec(), written: 0 })
+    }
+
+    /// Appends `values` (whole rows).
+    pub fn append(&mut self, values: &[f32]) -> Result<(), IoError> {
+        use std::io::Write;
+        let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.written += values.len();
+        self.file
+            .write_all(&bytes)
+            .map_err(|source| IoError::new(&self.name, IoErrorKind::Os { action: "write", source }))
+    }
+
+    /// Flushes the file; it is an error if fewer values came than the shape holds.
+    pub fn finish(mut self) -> Result<(), IoError> {
+        use std::io::Write;
+        check_shape(&self.name, "", &self.shape, self.written)?;
+        self.file.flush().map_err(|source| IoError::new(&self.name, IoErrorKind::Os { action: "write", source }))
+    }
 }
 
 /// Writes `tensor` as a little-endian `float32` `.npy` file, as `np.save` would.
