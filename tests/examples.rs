@@ -44,7 +44,7 @@ fn check_at_depth_2() {
 }
 
 /// Checks example `name` and asserts its parameter and FLOP totals, in the table's numbers and
-/// in its last line (`total: N layers, P parameters, F`); returns the table.
+/// in its line `total: N layers, P parameters, F`; returns the table.
 fn assert_totals(name: &str, params: u64, params_text: &str, flops_text: &str) -> netc::check::Table {
     let c = check_example(name);
     assert!(c.diagnostics.is_empty(), "{name} should check cleanly:\n{}", render(&c));
@@ -52,7 +52,7 @@ fn assert_totals(name: &str, params: u64, params_text: &str, flops_text: &str) -
     assert_eq!(t.total_params, params);
     assert_eq!(netc::check::human_flops(t.total_flops), flops_text);
     let rendered = t.render();
-    let line = rendered.lines().last().unwrap();
+    let line = rendered.lines().find(|l| l.starts_with("total: ")).unwrap();
     assert!(line.ends_with(&format!(" {params_text} parameters, {flops_text}")), "{line}");
     t
 }

@@ -238,11 +238,10 @@ impl Table {
             thousands(self.total_params),
             human_flops(self.total_flops)
         ));
-        out.push_str(&format!("memory: layer outputs (f32) for a batch of {}", self.batch));
+        out.push_str(&format!("memory: layer outputs (f32), batch {}", self.batch));
         match self.peak {
             Some(p) => out.push_str(&format!(
-                "; peak {} planned ({} buffers reused across the optimized network, input and outputs \
-                 included; weights not counted)\n",
+                "; planned peak {} in {} reused buffers (input and outputs included, weights not)\n",
                 human_bytes(p.bytes),
                 p.buffers
             )),
