@@ -1,7 +1,7 @@
 //! `netc check FILE`: the layer table, or every diagnostic.
 
 use super::{FAILURE, Format, SUCCESS, Streams, compile, parse_shape, positive};
-use crate::check::{PlanPeak, Table, TableOptions, graph_json, layer_table_with};
+use crate::check::{Table, TableOptions, graph_json, layer_table_with};
 use crate::compile::{Compilation, fix_file};
 use crate::diag;
 use crate::ir::LowerOptions;
@@ -93,10 +93,7 @@ fn table_options(a: &CheckArgs) -> TableOptions {
 fn table(c: &Compilation, options: &TableOptions) -> Table {
     let table = layer_table_with(&c.graph, options);
     match prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights") {
-        Ok((_, plan)) => {
-            let bytes = plan.arena_bytes(options.batch) as u64;
-            table.with_peak(PlanPeak { bytes, buffers: plan.slot_sizes.len() })
-        }
+        Ok((_, plan)) => table.with_peak(plan.peak(options.batch)),
         Err(_) => table,
     }
 }
