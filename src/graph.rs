@@ -84,9 +84,14 @@ enum Stand {
     Instance(ScopeId),
 }
 
-/// The source text of a span on one line: `basic(64)`.
-fn one_line(sources: &SourceMap, span: crate::source::Span) -> String {
-    sources.text(span).split_whitespace().collect::<Vec<_>>().join(" ")
+/// The call of a layer or block named `name` as written, on one line and without its label:
+/// `basic(64)` for `basic(64) as stage1`.
+fn written(sources: &SourceMap, span: crate::source::Span, name: &str) -> String {
+    let text = sources.text(span).split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.strip_suffix(&format!(" as {name}")) {
+        Some(call) => call.to_string(),
+        None => text,
+    }
 }
 
 /// Whether `name` is the generated name of an `op` layer (`conv3` for `conv`): the box then
@@ -105,7 +110,7 @@ pub fn diagram(graph: &Graph, sources: &SourceMap, depth: Option<usize>) -> Diag
     let call_text = |s: ScopeId| {
         let scope = &graph.scopes[s as usize];
         scope.call.as_ref().map(|(block, span)| {
-            let text = one_line(sources, *span);
+            let text = written(sources, *span, &scope.name);
             if text.is_empty() { block.clone() } else { text }
         })
     };
@@ -132,9 +137,9 @@ pub fn diagram(graph: &Graph, sources: &SourceMap, depth: Option<usize>) -> Diag
                     _ => Kind::Layer,
                 };
                 // A layer shows the call as written (`conv(c, 3)`) when it fits on a line.
-                let written = one_line(sources, node.span);
+                let call = written(sources, node.span, &node.name);
                 let op = match kind {
-                    Kind::Layer if !written.is_empty() && written.chars().count() <= MAX_CALL => written,
+                    Kind::Layer if !call.is_empty() && call.chars().count() <= MAX_CALL => call,
                     _ => node.op.name(),
                 };
                 let label =

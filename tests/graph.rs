@@ -144,3 +144,13 @@ fn invalid_network_gets_checks_diagnostics() {
     assert_eq!(diags(&err), diags(&check_err));
     assert!(err.contains("could not draw `examples/seed_torch.net` due to 2 previous errors"), "{err}");
 }
+
+/// A box shows the call as written under the layer's (or block's) name, without `as name`.
+#[test]
+fn boxes_show_the_call_without_its_label() {
+    let dot = graph(&["examples/cifar10/resvgg.net", "--depth", "1"]);
+    assert!(dot.contains("[label=\"res1\\nres(64)\", penwidth=2]"), "{dot}");
+    assert!(dot.contains("[label=\"head\\ndense(10)\"]"), "{dot}");
+    assert!(dot.contains("[label=\"maxpool1\\nmaxpool(2)\"]"), "{dot}");
+    assert!(!dot.contains(" as "), "{dot}");
+}
