@@ -7,11 +7,13 @@
 #
 #   scripts/fuzz.sh        # 10 minutes per target
 #   scripts/fuzz.sh 1      # 1 minute per target
+#   scripts/fuzz.sh 10 check pipeline   # only these targets
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes="${1:-10}"
-[[ "$minutes" =~ ^[0-9]+$ ]] || { echo "usage: scripts/fuzz.sh [MINUTES per target, a whole number]" >&2; exit 2; }
-targets=(npy npz safetensors)
+[[ "$minutes" =~ ^[0-9]+$ ]] || { echo "usage: scripts/fuzz.sh [MINUTES per target, a whole number] [TARGET...]" >&2; exit 2; }
+targets=(npy npz safetensors weights onnx check fmt pipeline lsp)
+[[ $# -gt 1 ]] && targets=("${@:2}")
 mkdir -p fuzz/logs
 cargo fuzz build --sanitizer none
 printf '%-12s %14s %8s %6s %7s %8s  %s\n' target executions exec/s cov ft corpus result
@@ -27,7 +29,7 @@ for target in "${targets[@]}"; do
     fi
     stat() { awk -v key="stat::$1:" '$1 == key { print $2 }' "$log"; }
     # The last status line: "#N DONE cov: C ft: F corp: U/SIZE ...".
-    last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+    last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
     field() { sed -nE "s/.* $1: ([^ ]+).*/\1/p" <<<"$last"; }
     printf '%-12s %14s %8s %6s %7s %8s  %s\n' "$target" "$(stat number_of_executed_units)" \
         "$(stat average_exec_per_sec)" "$(field cov)" "$(field ft)" "$(field corp)" "$result"

@@ -21,22 +21,45 @@ pub struct BenchResult {
     pub runs: usize,
 }
 
-/// How long and how often to time.
+/// How long to time a back end: one warm-up run, then timed runs until `time` has passed since
+/// the warm-up began, at least one and at most `max_runs`. A network slower than `time` runs
+/// twice; nothing runs longer than that.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
-    pub warmup: usize,
-    pub min_runs: usize,
+    pub time: Duration,
     pub max_runs: usize,
-    pub min_time: Duration,
 }
 
 impl Default for Budget {
     fn default() -> Budget {
-        Budget { warmup: 2, min_runs: 10, max_runs: 1000, min_time: Duration::from_secs(2) }
+        Budget { time: Duration::from_secs(2), max_runs: 1000 }
     }
 }
 
-/// Times `backend` on `inputs` (a batch); `flops` is the network's FLOPs per sample.
+/// Runs `run` once to warm up, then as often as `budget` allows, calling `progress` with the
+/// number of timed runs and the time spent after each; returns each timed run's milliseconds.
+fn timed_runs(budget: Budget, progress: &mut dyn FnMut(usize, Duration), mut run: impl FnMut()) -> Vec<f64> {
+    let start = Instant::now();
+    run();
+    let mut times = Vec::new();
+    while times.is_empty() || (times.len() < budget.max_runs && start.elapsed() < budget.time) {
+        let t = Instant::now();
+        run();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        progress(times.len(), start.elapsed());
+    }
+    times
+}
+
+/// The median of `times` (not empty).
+fn median(times: &mut [f64]) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Times `backend` on `inputs` (a batch); `flops` is the network's FLOPs per sample. `progress`
+/// hears of every timed run (`netc bench` shows a progress line with it).
+#[allow(clippy::too_many_arguments)]
 pub fn bench(
     backend: &dyn Backend,
     inputs: &[Tensor],
@@ -45,20 +68,11 @@ pub fn bench(
     threads: usize,
     peak_gflops: f64,
     budget: Budget,
+    progress: &mut dyn FnMut(usize, Duration),
 ) -> BenchResult {
     let batch = inputs.first().map_or(1, |t| t.shape[0]);
-    for _ in 0..budget.warmup {
-        std::hint::black_box(backend.run(inputs));
-    }
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < budget.max_runs && (times.len() < budget.min_runs || start.elapsed() < budget.min_time) {
-        let t = Instant::now();
-        std::hint::black_box(backend.run(inputs));
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    let mut times = timed_runs(budget, progress, || drop(std::hint::black_box(backend.run(inputs))));
+    let median = median(&mut times);
     let p90 = times[(times.len() * 9 / 10).min(times.len() - 1)];
     let gflops = flops as f64 * batch as f64 / (median * 1e-3) / 1e9;
     BenchResult {
@@ -75,6 +89,26 @@ pub fn bench(
     }
 }
 
+/// The machine's FMA peak in GFLOP/s for `threads` threads: the best of a measurement now
+/// ([`crate::kernels::machine_peak_gflops`]) and every earlier one on this machine, kept in netc's
+/// cache folder. A measurement that other programs slowed down (the figure moved between 241 and
+/// 496 GFLOP/s from run to run on a shared 2-core machine) so never lowers it.
+pub fn machine_peak(threads: usize) -> f64 {
+    let now = crate::kernels::machine_peak_gflops(threads);
+    let isa = crate::kernels::fast::Isa::detect();
+    let Some(path) = crate::cache::dir().map(|d| d.join(format!("peak-{isa:?}-{threads}-threads.txt"))) else {
+        return now;
+    };
+    let cached = std::fs::read_to_string(&path).ok().and_then(|t| t.trim().parse::<f64>().ok());
+    match cached {
+        Some(best) if best.is_finite() && best >= now => best,
+        _ => {
+            let _ = std::fs::write(&path, format!("{now}\n"));
+            now
+        }
+    }
+}
+
 /// One row of a per-layer profile.
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerTime {
@@ -84,29 +118,28 @@ pub struct LayerTime {
     pub ms: f64,
 }
 
-/// Per-layer times of the back end `build` makes, from the medians of successive plan prefixes
-/// (layer i's time is prefix i+1's minus prefix i's, floored at zero). `flops` are per sample.
+/// Per-layer times of `backend` running `plan`: whole-network runs within `budget`, each step
+/// timed where it runs (so a fused layer's time is its own and no step is counted twice), the
+/// median per step. `flops` are per sample, one per step.
 pub fn profile(
+    backend: &dyn Backend,
     plan: &crate::plan::Plan,
     flops: &[u64],
     inputs: &[Tensor],
-    build: &dyn Fn(crate::plan::Plan) -> Box<dyn Backend>,
     budget: Budget,
+    progress: &mut dyn FnMut(usize, Duration),
 ) -> Vec<LayerTime> {
-    let median = |n: usize| {
-        let b = build(plan.prefix(n));
-        bench(b.as_ref(), inputs, 0, 0.0, 1, 0.0, budget).latency_ms_median
-    };
-    let mut previous = median(0);
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); plan.steps.len()];
+    let mut times = vec![Duration::ZERO; plan.steps.len()];
+    timed_runs(budget, progress, || {
+        times.iter_mut().for_each(|t| *t = Duration::ZERO);
+        std::hint::black_box(backend.run_timed(inputs, &mut times));
+        samples.iter_mut().zip(&times).for_each(|(s, t)| s.push(t.as_secs_f64() * 1e3));
+    });
     plan.steps
         .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let t = median(i + 1);
-            let row =
-                LayerTime { path: step.path.clone(), op: step.op.name(), flops: flops[i], ms: (t - previous).max(0.0) };
-            previous = t;
-            row
-        })
+        .zip(flops)
+        .zip(&mut samples)
+        .map(|((step, &flops), s)| LayerTime { path: step.path.clone(), op: step.op.name(), flops, ms: median(s) })
         .collect()
 }

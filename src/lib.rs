@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod cache;
 pub mod check;
 pub mod commands;
 pub mod compile;

@@ -9,6 +9,7 @@ use crate::passes;
 use crate::plan::Plan;
 use crate::tensor::{Tensor, fmt_dims, fmt_shape};
 use crate::weights::Weights;
+use petgraph::stable_graph::NodeIndex;
 use std::path::{Path, PathBuf};
 
 /// Why a run cannot go ahead: a file or argument problem (the command's exit status 2), or a
@@ -364,4 +365,146 @@ pub fn relative_error(reference: &Tensor, other: &Tensor) -> f64 {
     let scale = reference.data.iter().fold(0.0f64, |m, &v| m.max(v.abs() as f64)).max(f64::MIN_POSITIVE);
     let diff = reference.data.iter().zip(&other.data).fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
     diff / scale
+}
+
+/// The memory a run may take unless `--max-memory` says otherwise: the machine's physical memory
+/// (16 GiB where it cannot be read).
+pub fn default_memory_limit() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf reads a system constant; it has no preconditions.
+        let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+        if pages > 0 && size > 0 {
+            return (pages as u64).saturating_mul(size as u64);
+        }
+    }
+    16 << 30
+}
+
+/// A byte count as people write it: `512M`, `8G`, `1.5T` (powers of 1024), `8GiB`, or bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().trim_end_matches("iB").trim_end_matches('B').to_ascii_uppercase().as_str() {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("`{s}` is not a size: write bytes, or a number with K, M, G or T (e.g. 8G)")),
+    };
+    match number.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n * ((1u64 << shift) as f64) < u64::MAX as f64 => {
+            Ok((n * (1u64 << shift) as f64) as u64)
+        }
+        _ => Err(format!("`{s}` is not a size: write bytes, or a number with K, M, G or T (e.g. 8G)")),
+    }
+}
+
+/// `bytes` in the largest binary unit that keeps a number of at least 1 (`1.50 GiB`).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} bytes") } else { format!("{value:.2} {}", UNITS[unit]) }
+}
+
+/// `bytes` rounded up to a size `--max-memory` takes: whole GiB, MiB or KiB.
+fn round_up(bytes: u64) -> String {
+    match bytes {
+        b if b > 1 << 30 => format!("{}G", b.div_ceil(1 << 30)),
+        b if b > 1 << 20 => format!("{}M", b.div_ceil(1 << 20)),
+        b => format!("{}K", b.div_ceil(1 << 10)),
+    }
+}
+
+/// Bytes of the weights of layer `n`, as float32.
+fn weight_bytes_of(graph: &Graph, n: NodeIndex) -> u64 {
+    let bytes = |w: &crate::ir::Weight| w.shape.iter().fold(4u64, |b, &d| b.saturating_mul(d as u64));
+    graph.weight_specs(n).iter().map(bytes).fold(0, u64::saturating_add)
+}
+
+/// E0013 before any weight is read or generated and before anything runs: `graph`'s weights,
+/// and with a plan its activations for a batch of `batch` (the arena, inputs and outputs), need
+/// more than `limit` bytes (`--max-memory`). The label points at the layer with the most
+/// weights, or, when the activations are what does not fit, the largest activation.
+pub fn check_memory(graph: &Graph, planned: Option<(&Plan, usize)>, limit: u64) -> Result<(), Box<Diagnostic>> {
+    let nodes: Vec<NodeIndex> = graph.g.node_indices().collect();
+    let weights = nodes.iter().map(|&n| weight_bytes_of(graph, n)).fold(0u64, u64::saturating_add);
+    let activations = planned.map_or(0, |(plan, batch)| {
+        // The arena, and the batches given and returned beside it.
+        let elements = |shape: &[usize]| shape.iter().product::<usize>() as u64;
+        let per_sample: u64 = plan.slot_sizes.iter().map(|&s| s as u64).sum::<u64>()
+            + plan.inputs.iter().map(|i| elements(i.shape())).sum::<u64>()
+            + plan.outputs.iter().map(|(_, shape)| elements(shape)).sum::<u64>();
+        per_sample.saturating_mul(4).saturating_mul(batch as u64)
+    });
+    let total = weights.saturating_add(activations);
+    if total <= limit {
+        return Ok(());
+    }
+    let (what, culprit, label) = if weights > limit || planned.is_none() {
+        let n = nodes.iter().copied().max_by_key(|&n| weight_bytes_of(graph, n));
+        let label =
+            n.map(|n| format!("`{}` alone has {} of weights", graph.path(n), human_bytes(weight_bytes_of(graph, n))));
+        (format!("the network's weights take {}", human_bytes(weights)), n, label)
+    } else {
+        let batch = planned.map_or(1, |(_, b)| b);
+        let n = nodes.iter().copied().max_by_key(|&n| graph.g[n].shape.iter().product::<usize>());
+        let label = n.map(|n| {
+            let bytes = (graph.g[n].shape.iter().product::<usize>() as u64).saturating_mul(4 * batch as u64);
+            format!("`{}` alone outputs {} for the batch", graph.path(n), human_bytes(bytes))
+        });
+        let what = format!(
+            "a batch of {batch} takes {} ({} of weights and {} of activations)",
+            human_bytes(total),
+            human_bytes(weights),
+            human_bytes(activations)
+        );
+        (what, n, label)
+    };
+    let span = culprit.or(graph.inputs.first().copied()).map_or_else(Default::default, |n| graph.g[n].span);
+    let d = Diagnostic::error(
+        Code::TooLarge,
+        format!("{what}, more than the memory limit of {}", human_bytes(limit)),
+        span,
+        label.unwrap_or_default(),
+    )
+    .with_note("the limit is the machine's physical memory unless `--max-memory` sets another")
+    .with_help(format!(
+        "raise the limit with `--max-memory {}` if the machine can back it{}",
+        round_up(total),
+        if weights > limit || planned.is_none() { "" } else { ", or run fewer samples at once" }
+    ));
+    Err(Box::new(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_as_people_write_them() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("3K"), Ok(3 << 10));
+        assert_eq!(parse_bytes("512M"), Ok(512 << 20));
+        assert_eq!(parse_bytes("8GiB"), Ok(8 << 30));
+        assert_eq!(parse_bytes("1.5g"), Ok(3 << 29));
+        assert_eq!(parse_bytes("2TB"), Ok(2 << 40));
+        for bad in ["", "0", "-1G", "12x", "G", "1e400", "99999999999T"] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn byte_counts_read_as_people_read_them() {
+        assert_eq!(human_bytes(1000), "1000 bytes");
+        assert_eq!(human_bytes(3 << 29), "1.50 GiB");
+        assert_eq!(human_bytes(u64::MAX), "16777216.00 TiB");
+    }
 }

@@ -222,3 +222,52 @@ fn bench_every_flag() {
     let (code, text) = s.netc("bench $DIR/pool.net --input-shape 3x2x2 --seconds 0");
     assert_eq!(code, 1, "a map too small for the window is E0009: {text}");
 }
+
+/// `--max-memory`: a network whose weights (8.6 GiB here) or whose batch does not fit the limit
+/// is E0013 before anything is allocated, on `run` and `bench`; the limit takes K/M/G/T sizes.
+#[test]
+fn memory_limit() {
+    let s = Scratch::new("memory");
+    s.file("big.net", "input x: 3x8x8\noutput x -> flatten -> dense(100000) -> relu -> dense(20000)\n");
+    transcript(
+        &s,
+        "memory_limit",
+        &[
+            ("run $DIR/big.net --input $DIR/x.npy --max-memory 1G", 1),
+            ("bench $DIR/big.net --max-memory 2048M --seconds 0", 1),
+            ("run $DIR/one.net --input $DIR/x.npy --max-memory 3K --top 1", 1),
+            ("run $DIR/one.net --input $DIR/x.npy --max-memory 64KiB --top 1", 0),
+            ("run $DIR/one.net --input $DIR/x.npy --max-memory 12x", 2),
+        ],
+    );
+}
+
+/// `netc bench --profile` times each layer where it runs: every convolution, the fused shortcut
+/// included, gets its own time (a profile from differences of whole-network times once gave a
+/// fused shortcut 0 ms and its neighbour more than the machine's peak), and the layers' times
+/// add up to no more than a run's.
+#[test]
+fn bench_profile_times_every_layer() {
+    let s = Scratch::new("profile");
+    s.file(
+        "res.net",
+        "input x: 8x16x16\noutput x -> residual { conv(8, 3, stride = 2) -> relu -> conv(8, 3) } \
+         shortcut { conv(8, 1, stride = 2) } -> relu -> global_avgpool -> flatten -> dense(4)\n",
+    );
+    for backend in ["jit", "interp"] {
+        let (code, text) =
+            s.netc(&format!("bench $DIR/res.net --backend {backend} --profile --format json --seconds 0.2"));
+        assert_eq!(code, 0, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text[text.find('{').unwrap()..]).unwrap();
+        let rows = v["profile"].as_array().unwrap();
+        let paths: Vec<&str> = rows.iter().map(|r| r["path"].as_str().unwrap()).collect();
+        assert!(paths.contains(&"shortcut1.conv1"), "{paths:?}");
+        for r in rows.iter().filter(|r| r["op"].as_str().unwrap().starts_with("conv")) {
+            assert!(r["ms"].as_f64().unwrap() > 0.0, "{backend}: a convolution without a time: {r}");
+        }
+        let layers: f64 = rows.iter().map(|r| r["ms"].as_f64().unwrap()).sum();
+        let p90 = v["results"][0]["latency_ms_p90"].as_f64().unwrap();
+        assert!(layers > 0.0 && layers.is_finite(), "{backend}: {layers}");
+        assert!(v["results"][0]["runs"].as_u64().unwrap() >= 1 && p90 > 0.0);
+    }
+}

@@ -55,3 +55,33 @@ fn npz_corpus_replays() {
 fn safetensors_corpus_replays() {
     replay("safetensors", netc::fuzz::safetensors);
 }
+
+#[test]
+fn check_corpus_replays() {
+    replay("check", netc::fuzz::check);
+}
+
+#[test]
+fn fmt_corpus_replays() {
+    replay("fmt", netc::fuzz::fmt);
+}
+
+#[test]
+fn pipeline_corpus_replays() {
+    replay("pipeline", netc::fuzz::pipeline);
+}
+
+#[test]
+fn weights_corpus_replays() {
+    replay("weights", netc::fuzz::weights);
+}
+
+#[test]
+fn onnx_corpus_replays() {
+    replay("onnx", netc::fuzz::onnx);
+}
+
+#[test]
+fn lsp_corpus_replays() {
+    replay("lsp", netc::fuzz::lsp);
+}

@@ -9,6 +9,7 @@ use std::path::Path;
 const RANKS: &[(&str, usize)] = &[
     // Vocabulary and leaves: spans and sources, tensors, the numeric kernels.
     ("source", 0),
+    ("cache", 0),
     ("tensor", 0),
     ("kernels", 0),
     // Diagnostics; tensor files.

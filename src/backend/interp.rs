@@ -5,6 +5,7 @@
 use super::Backend;
 use crate::plan::Plan;
 use crate::tensor::Tensor;
+use std::time::{Duration, Instant};
 
 pub struct Interpreter {
     plan: Plan,
@@ -27,17 +28,32 @@ impl Backend for Interpreter {
     }
 
     fn run(&self, inputs: &[Tensor]) -> Vec<Tensor> {
+        self.execute(inputs, None)
+    }
+
+    fn run_timed(&self, inputs: &[Tensor], times: &mut [Duration]) -> Vec<Tensor> {
+        self.execute(inputs, Some(times))
+    }
+}
+
+impl Interpreter {
+    /// Runs the plan; with `times`, adds each step's time to its entry.
+    fn execute(&self, inputs: &[Tensor], mut times: Option<&mut [Duration]>) -> Vec<Tensor> {
         let batch = inputs.first().map_or(1, |t| t.shape[0]);
         let mut arena: Vec<Vec<f32>> = self.plan.slot_sizes.iter().map(|s| vec![0.0; s * batch]).collect();
         for (input, data) in self.plan.inputs.iter().zip(inputs) {
             input.load(batch, &data.data, &mut arena[input.slot]);
         }
-        for step in &self.plan.steps {
+        for (i, step) in self.plan.steps.iter().enumerate() {
+            let started = times.is_some().then(Instant::now);
             let mut out = std::mem::take(&mut arena[step.output]);
             let operands: Vec<&[f32]> =
                 step.inputs.iter().enumerate().map(|(i, &slot)| &arena[slot][..step.input_len(i, batch)]).collect();
             step.eval(batch, self.threads, &operands, &mut out[..step.output_len(batch)]);
             arena[step.output] = out;
+            if let (Some(times), Some(started)) = (times.as_deref_mut(), started) {
+                times[i] += started.elapsed();
+            }
         }
         self.plan
             .outputs

@@ -11,6 +11,9 @@ use crate::tensor::Tensor;
 pub trait Backend: Send + Sync {
     fn name(&self) -> &'static str;
     fn run(&self, inputs: &[Tensor]) -> Vec<Tensor>;
+    /// [`Backend::run`], adding the time each plan step took to `times[step]` (one entry per
+    /// step of the plan), for per-layer profiles.
+    fn run_timed(&self, inputs: &[Tensor], times: &mut [std::time::Duration]) -> Vec<Tensor>;
 }
 
 /// The fastest back end for `plan` on this machine: the JIT (see the book's performance chapter).

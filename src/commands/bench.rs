@@ -28,7 +28,8 @@ pub struct BenchArgs {
     /// Override the input's declared shape, e.g. `3x64x64`.
     #[arg(long, value_parser = parse_shape)]
     pub input_shape: Option<std::vec::Vec<usize>>,
-    /// Minimum seconds of timed runs per back end.
+    /// Seconds of timing per back end (and for the profile): a warm-up run, then timed runs until
+    /// they are up; a network slower than that runs twice.
     #[arg(long, default_value_t = 2.0)]
     pub seconds: f64,
     /// Also print where the time goes, layer by layer, for the first back end.
@@ -39,6 +40,10 @@ pub struct BenchArgs {
     /// Also allow imports from this folder (besides the file's own folder and its subfolders).
     #[arg(long = "import-dir", value_name = "DIR")]
     pub import_dirs: Vec<PathBuf>,
+    /// Most memory the weights and activations may take, e.g. `8G` (default: the machine's
+    /// physical memory).
+    #[arg(long, value_name = "SIZE", value_parser = crate::run::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
@@ -54,7 +59,11 @@ pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
     }
     let threads = a.threads.unwrap_or_else(default_threads);
     let flops = layer_table(&c.graph).total_flops;
-    let (optimized, plan) = match prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights") {
+    let limit = a.max_memory.unwrap_or_else(crate::run::default_memory_limit);
+    let prepared = crate::run::check_memory(&c.graph, None, limit)
+        .and_then(|()| prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights"))
+        .and_then(|(g, plan)| crate::run::check_memory(&c.graph, Some((&plan, batch)), limit).map(|()| (g, plan)));
+    let (optimized, plan) = match prepared {
         Ok(p) => p,
         Err(d) => {
             s.diagnostics(&c, &[*d]);
@@ -62,29 +71,29 @@ pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
         }
     };
     let inputs = plan.sample_inputs(batch, 0);
-    let peak = crate::kernels::machine_peak_gflops(threads);
-    let budget = Budget { min_time: std::time::Duration::from_secs_f64(a.seconds.max(0.0)), ..Default::default() };
+    let peak = bench::machine_peak(threads);
+    let budget = Budget { time: std::time::Duration::from_secs_f64(a.seconds.max(0.0)), ..Default::default() };
     let kinds = if a.backend.is_empty() { BackendKind::value_variants().to_vec() } else { a.backend.clone() };
     let mut results: Vec<BenchResult> = Vec::new();
-    for k in &kinds {
-        match k.build(plan.clone(), threads) {
-            Ok((b, compile_ms)) => {
-                results.push(bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget))
-            }
+    let mut layers = Vec::new();
+    for (i, k) in kinds.iter().enumerate() {
+        let (b, compile_ms) = match k.build(plan.clone(), threads) {
+            Ok(built) => built,
             Err(e) => return s.io_error(e),
+        };
+        let mut p = Progress::new(s, b.name(), budget);
+        let result =
+            bench::bench(b.as_ref(), &inputs, flops, compile_ms, threads, peak, budget, &mut |r, t| p.update(r, t));
+        drop(p);
+        results.push(result);
+        if a.profile && i == 0 {
+            let table = layer_table(&optimized);
+            // The table has a row per node, inputs included; the plan a step per non-input node.
+            let flops: Vec<u64> = table.rows.iter().filter(|r| r.op != "input").map(|r| r.flops).collect();
+            let mut p = Progress::new(s, "the profile", budget);
+            layers = bench::profile(b.as_ref(), &plan, &flops, &inputs, budget, &mut |r, t| p.update(r, t));
         }
     }
-    let layers = if a.profile {
-        let table = layer_table(&optimized);
-        // The table has a row per node, inputs included; the plan a step per non-input node.
-        let flops: Vec<u64> = table.rows.iter().filter(|r| r.op != "input").map(|r| r.flops).collect();
-        let kind = kinds[0];
-        let short = Budget { min_time: budget.min_time / 4, ..budget };
-        let build = |p| kind.build(p, threads).expect("the back end built the whole plan, so it builds its prefixes").0;
-        bench::profile(&plan, &flops, &inputs, &build, short)
-    } else {
-        Vec::new()
-    };
     match a.format {
         Format::Json => {
             let out = serde_json::json!({
@@ -149,4 +158,38 @@ pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
         }
     }
     SUCCESS
+}
+
+/// A progress line on standard error while `netc bench` times something: what, the runs so far
+/// and the seconds left, redrawn at most ten times a second, cleared when dropped. Nothing when
+/// standard error is not a terminal.
+struct Progress<'a> {
+    err: &'a mut dyn Write,
+    terminal: bool,
+    what: &'a str,
+    budget: Budget,
+    shown: Option<std::time::Instant>,
+}
+
+impl<'a> Progress<'a> {
+    fn new(s: &'a mut Streams, what: &'a str, budget: Budget) -> Progress<'a> {
+        Progress { terminal: s.color, err: &mut *s.err, what, budget, shown: None }
+    }
+
+    fn update(&mut self, runs: usize, spent: std::time::Duration) {
+        if self.terminal && self.shown.is_none_or(|t| t.elapsed().as_millis() >= 100) {
+            self.shown = Some(std::time::Instant::now());
+            let left = self.budget.time.saturating_sub(spent).as_secs_f64();
+            let _ = write!(self.err, "\r\x1b[Ktiming {}: {runs} run(s), {left:.1} s left", self.what);
+            let _ = self.err.flush();
+        }
+    }
+}
+
+impl Drop for Progress<'_> {
+    fn drop(&mut self) {
+        if self.shown.is_some() {
+            let _ = write!(self.err, "\r\x1b[K");
+        }
+    }
 }

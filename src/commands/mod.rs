@@ -127,8 +127,8 @@ fn compile(file: &Path, options: &LowerOptions, streams: &mut Streams) -> Result
     compile_file(file, options).map_err(|e| streams.io_error(format!("cannot read `{}`: {e}", file.display())))
 }
 
-/// Parses `3x224x224` (or `3,224,224`).
-fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
+/// Parses `3x224x224` (or `3,224,224`), as `--input-shape` takes it.
+pub fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
     let dims: Result<Vec<usize>, _> = s.split(['x', 'X', ',']).map(|d| d.trim().parse::<usize>()).collect();
     match dims {
         Ok(d) if !d.is_empty() && d.iter().all(|&x| x > 0) => Ok(d),

@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// Also allow imports from this folder (besides the file's own folder and its subfolders).
     #[arg(long = "import-dir", value_name = "DIR")]
     pub import_dirs: Vec<PathBuf>,
+    /// Most memory the weights and activations may take, e.g. `8G` (default: the machine's
+    /// physical memory).
+    #[arg(long, value_name = "SIZE", value_parser = run::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
@@ -78,6 +82,11 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
             ));
         }
         run::override_normalize(&mut c.graph, Normalize { scale: 1.0, mean, std });
+    }
+    let limit = a.max_memory.unwrap_or_else(run::default_memory_limit);
+    if let Err(d) = run::check_memory(&c.graph, None, limit) {
+        s.diagnostics(&c, &[*d]);
+        return FAILURE;
     }
     let weights = match &a.weights {
         Some(p) => match run::read_weights(p, &c.graph) {
@@ -110,6 +119,10 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
     };
     if a.dump_ir {
         let _ = write!(s.out, "{}", plan.describe(&graph));
+    }
+    if let Err(d) = run::check_memory(&c.graph, Some((&plan, inputs[0].shape[0])), limit) {
+        s.diagnostics(&c, &[*d]);
+        return FAILURE;
     }
     let threads = a.threads.unwrap_or_else(default_threads);
     let backend = match a.backend.build(plan, threads) {

@@ -1,6 +1,5 @@
 //! Files as the editor names them: `file://` URIs and paths, locations of spans, and the
-//! prelude, which the server writes to a cache folder (`$XDG_CACHE_HOME/netc/`, else
-//! `~/.cache/netc/`, else the temporary folder) so that "go to definition" opens it as a
+//! prelude, which the server writes to netc's cache folder ([`crate::cache`]) so that "go to definition" opens it as a
 //! readable file.
 
 use super::analysis::Document;
@@ -53,13 +52,8 @@ pub fn path_to_uri(path: &Path) -> Uri {
 /// The cache folder's copy of the prelude, written (once per version of its text) when the
 /// server starts. `None` when no folder can be written.
 pub fn write_prelude() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    let path = base.join("netc").join(format!("prelude-{}.net", env!("CARGO_PKG_VERSION")));
+    let path = crate::cache::dir()?.join(format!("prelude-{}.net", env!("CARGO_PKG_VERSION")));
     if std::fs::read_to_string(&path).ok().as_deref() != Some(PRELUDE) {
-        std::fs::create_dir_all(path.parent()?).ok()?;
         std::fs::write(&path, PRELUDE).ok()?;
     }
     Some(path)

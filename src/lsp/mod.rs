@@ -17,4 +17,4 @@ mod position;
 mod server;
 mod symbols;
 
-pub use server::{PANIC_REQUEST, serve};
+pub use server::{PANIC_REQUEST, exercise, serve};

@@ -267,3 +267,58 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "a panic".to_string())
 }
+
+/// One document's life in a server without a connection, for the `lsp` fuzz target: opened with
+/// `text`, every request netc answers made at `positions` (ranges from the first to the second),
+/// changed to its first half, closed. A panic escapes (the server loop would catch it).
+#[doc(hidden)]
+pub fn exercise(text: &str, positions: [(u32, u32); 2]) {
+    let mut server = Server {
+        docs: HashMap::new(),
+        published: HashMap::new(),
+        docs_base: DocsBase::default(),
+        prelude: None,
+        options: LowerOptions::default(),
+    };
+    let uri = "file:///netc-fuzz/main.net";
+    let doc = serde_json::json!({ "uri": uri });
+    let [a, b] = positions.map(|(line, character)| serde_json::json!({ "line": line, "character": character }));
+    let range = serde_json::json!({ "start": a, "end": b });
+    let at = serde_json::json!({ "textDocument": doc, "position": a });
+    let notify = |server: &mut Server, method: &str, params: Value| {
+        server.notification(Notification::new(method.to_string(), params));
+    };
+    let opened =
+        serde_json::json!({ "textDocument": { "uri": uri, "languageId": "netc", "version": 1, "text": text } });
+    notify(&mut server, DidOpenTextDocument::METHOD, opened);
+    let requests = [
+        (HoverRequest::METHOD, at.clone()),
+        (InlayHintRequest::METHOD, serde_json::json!({ "textDocument": doc, "range": range })),
+        (GotoDefinition::METHOD, at.clone()),
+        (
+            References::METHOD,
+            serde_json::json!({ "textDocument": doc, "position": a, "context": { "includeDeclaration": true } }),
+        ),
+        (Completion::METHOD, at.clone()),
+        (SignatureHelpRequest::METHOD, at),
+        (DocumentSymbolRequest::METHOD, serde_json::json!({ "textDocument": doc })),
+        (
+            Formatting::METHOD,
+            serde_json::json!({ "textDocument": doc, "options": { "tabSize": 4, "insertSpaces": true } }),
+        ),
+        (
+            CodeActionRequest::METHOD,
+            serde_json::json!({ "textDocument": doc, "range": range, "context": { "diagnostics": [] } }),
+        ),
+    ];
+    for (i, (method, params)) in requests.into_iter().enumerate() {
+        let _ = server.request(Request::new(RequestId::from(i as i32), method.to_string(), params));
+    }
+    let half: String = text.chars().take(text.chars().count() / 2).collect();
+    let changed = serde_json::json!({
+        "textDocument": { "uri": uri, "version": 2 },
+        "contentChanges": [{ "text": half }],
+    });
+    notify(&mut server, DidChangeTextDocument::METHOD, changed);
+    notify(&mut server, DidCloseTextDocument::METHOD, serde_json::json!({ "textDocument": doc }));
+}

@@ -30,7 +30,7 @@ use fx::Fx;
 use ops::{MapFn, Strided};
 use shims::{ConvCall, DenseCall, RefCall};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How a convolution or dense layer is implemented.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,8 +147,9 @@ pub(super) type Entry = unsafe extern "C" fn(*const *mut f32, *const *const f32,
 /// otherwise take minutes to compile).
 pub const MAX_GENERATED_STEPS: usize = 10_000;
 
-/// The compiled program: each step's entry and argument, in order.
-type Program = Vec<(Entry, usize)>;
+/// The compiled program: each call's entry and argument, in order, with the plan step it belongs
+/// to (`None` for loading the inputs).
+type Program = Vec<(Entry, usize, Option<usize>)>;
 
 /// Everything the generated code points into: prepared kernel calls and constant tables. The
 /// boxes never move their contents, so the addresses baked into the code stay valid.
@@ -194,7 +195,7 @@ impl Drop for Code {
 
 /// A plan compiled to native code by Cranelift.
 pub struct JitBackend {
-    /// The steps in order: a generated function or a Rust entry, with its argument.
+    /// The calls in order: a generated function or a Rust entry, with its argument and step.
     program: Program,
     /// Per-sample sizes of the network inputs.
     inputs: Vec<usize>,
@@ -257,6 +258,7 @@ impl JitBackend {
         }
         let scratch = plan.slot_sizes.len();
         for (i, (step, weight)) in plan.steps.iter().zip(owned).enumerate() {
+            generator.step_index = Some(i);
             let mut kernel = policy.choose(step);
             let generate = i < MAX_GENERATED_STEPS;
             if !generate && kernel == Some(Kernel::Emitted) {
@@ -303,6 +305,17 @@ impl Backend for JitBackend {
     }
 
     fn run(&self, inputs: &[Tensor]) -> Vec<Tensor> {
+        self.execute(inputs, None)
+    }
+
+    fn run_timed(&self, inputs: &[Tensor], times: &mut [Duration]) -> Vec<Tensor> {
+        self.execute(inputs, Some(times))
+    }
+}
+
+impl JitBackend {
+    /// Runs the program; with `times`, adds each call's time to its plan step's entry.
+    fn execute(&self, inputs: &[Tensor], mut times: Option<&mut [Duration]>) -> Vec<Tensor> {
         assert_eq!(inputs.len(), self.inputs.len(), "the network has {} inputs", self.inputs.len());
         let batch = inputs.first().map_or(1, |t| t.shape[0]);
         for (t, &per) in inputs.iter().zip(&self.inputs) {
@@ -325,10 +338,14 @@ impl Backend for JitBackend {
         let slots: Vec<*mut f32> = offsets.iter().map(|&o| unsafe { base.add(o) }).collect();
         let data: Vec<*const f32> = inputs.iter().map(|t| t.data.as_ptr()).collect();
         if batch > 0 {
-            for &(step, arg) in &self.program {
+            for &(entry, arg, step) in &self.program {
+                let started = times.is_some().then(Instant::now);
                 // SAFETY: the slots and scratch have the sizes the code was generated for, at this
-                // batch; the inputs were checked above; `arg` is what the step was made with.
-                unsafe { step(slots.as_ptr(), data.as_ptr(), batch, arg) };
+                // batch; the inputs were checked above; `arg` is what the call was made with.
+                unsafe { entry(slots.as_ptr(), data.as_ptr(), batch, arg) };
+                if let (Some(times), Some(started), Some(step)) = (times.as_deref_mut(), started, step) {
+                    times[step] += started.elapsed();
+                }
             }
         }
         self.outputs
@@ -388,7 +405,10 @@ struct Gen {
     sig: Signature,
     imports: Imports,
     data: Data,
-    program: Vec<Call>,
+    /// The calls so far, with the plan step each belongs to.
+    program: Vec<(Call, Option<usize>)>,
+    /// The plan step being generated (`None` while loading inputs).
+    step_index: Option<usize>,
     scratch: usize,
 }
 
@@ -417,6 +437,7 @@ impl Gen {
             imports,
             data: Data::default(),
             program: Vec::new(),
+            step_index: None,
             scratch: 0,
         })
     }
@@ -424,14 +445,14 @@ impl Gen {
     /// Generates one function with the common signature; the driver will call it in order.
     fn function(&mut self, body: impl FnOnce(&mut Fx, &mut Env)) -> Result<(), JitError> {
         let id = self.define(body)?;
-        self.program.push(Call::Generated(id));
+        self.program.push((Call::Generated(id), self.step_index));
         Ok(())
     }
 
     /// Adds a step that calls `entry` with the address of `call`, which the back end keeps.
     fn native<T: std::any::Any + Send + Sync>(&mut self, entry: Entry, call: T) {
         let p = self.data.keep(call);
-        self.program.push(Call::Native(entry, p as usize));
+        self.program.push((Call::Native(entry, p as usize), self.step_index));
     }
 
     /// Adds `step` run by its op's reference kernel (the interpreter's code): how a step runs
@@ -691,13 +712,13 @@ impl Gen {
         let program = self
             .program
             .iter()
-            .map(|call| match *call {
+            .map(|&(ref call, step)| match *call {
                 Call::Generated(id) => {
                     let ptr = self.module.get_finalized_function(id);
                     // SAFETY: every step function was generated with exactly this signature.
-                    (unsafe { std::mem::transmute::<*const u8, Entry>(ptr) }, 0)
+                    (unsafe { std::mem::transmute::<*const u8, Entry>(ptr) }, 0, step)
                 }
-                Call::Native(entry, arg) => (entry, arg),
+                Call::Native(entry, arg) => (entry, arg, step),
             })
             .collect();
         Ok((Code(Some(self.module)), program, self.data, self.scratch))
