@@ -203,7 +203,7 @@ fn render(c: &crate::compile::Compilation) {
     }
     if !c.has_errors() {
         crate::check::layer_table(&c.graph).render();
-        crate::check::graph_json(&c.graph);
+        crate::check::graph_json(&c.graph, 1);
     }
 }
 

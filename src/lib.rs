@@ -2,7 +2,7 @@
 //!
 //! Data flows one way: text ([`syntax`]) -> checked IR ([`ir`], made of [`ops`], shapes inferred
 //! as it is built) -> optimized IR ([`passes`]) -> execution plan ([`plan`]) -> back ends.
-//! [`check`] shows a checked graph (the layer table, JSON).
+//! [`check`] shows a checked graph (the layer table, JSON), [`graph`] draws it.
 //! [`compile`] runs the front half in one call; [`diag`] renders what went wrong; [`commands`]
 //! is the command line. The book's contributor chapter documents the layering, which
 //! `tests/layering.rs` enforces.
@@ -17,6 +17,7 @@ pub mod diag;
 pub mod fmt;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod graph;
 pub mod io;
 pub mod ir;
 pub mod kernels;

@@ -1,6 +1,7 @@
 //! The execution plan: an optimized graph as a list of steps reading and writing arena slots,
 //! with buffers reused by liveness (static memory planning). Both back ends execute plans.
 
+use crate::check::PlanPeak;
 use crate::ir::{Graph, Op};
 use crate::ops::{Eval, Input, Layer};
 use crate::tensor::Tensor;
@@ -182,16 +183,19 @@ impl Plan {
         p
     }
 
-    /// The optimized graph's layer table followed by the memory plan (`netc run --dump-ir`).
+    /// The optimized graph's layer table with the memory plan's peak, and what the activations
+    /// would take without buffer reuse (`netc run --dump-ir`, `netc check --opt`).
     pub fn describe(&self, graph: &Graph) -> String {
-        let mib = |b: usize| b as f64 / (1 << 20) as f64;
         format!(
-            "{}memory plan: {} activation buffers, peak {:.2} MiB per sample ({:.2} MiB without buffer reuse)\n",
-            crate::check::layer_table(graph).render(),
-            self.slot_sizes.len(),
-            mib(self.arena_bytes(1)),
-            mib(self.unplanned_bytes(1)),
+            "{}without buffer reuse: {} per sample\n",
+            crate::check::layer_table(graph).with_peak(self.peak(1)).render(),
+            crate::check::human_bytes(self.unplanned_bytes(1) as u64),
         )
+    }
+
+    /// The plan's peak activation memory for a batch of `batch`, for the layer table.
+    pub fn peak(&self, batch: usize) -> PlanPeak {
+        PlanPeak { bytes: self.arena_bytes(batch) as u64, buffers: self.slot_sizes.len() }
     }
 
     /// Bytes of activation memory a batch of `batch` needs: the sum of the arena slots.

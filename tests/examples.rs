@@ -30,8 +30,21 @@ fn example_outputs() {
     });
 }
 
+/// `--depth 1`: each top-level block instance is one row with its totals, its last layer's
+/// output, receptive field and memory; `--batch` scales the memory and the plan's peak.
+#[test]
+fn check_at_depth_1_with_a_batch_of_8() {
+    insta::assert_snapshot!(common::check_output("examples/resnet18.net", &["--depth", "1", "--batch", "8"]));
+}
+
+/// Blocks calling blocks: `--depth 2` expands the stages and folds their units.
+#[test]
+fn check_at_depth_2() {
+    insta::assert_snapshot!(common::check_output("examples/zoo/densenet121.net", &["--depth", "2"]));
+}
+
 /// Checks example `name` and asserts its parameter and FLOP totals, in the table's numbers and
-/// in its last line (`total: N layers, P parameters, F`); returns the table.
+/// in its line `total: N layers, P parameters, F`; returns the table.
 fn assert_totals(name: &str, params: u64, params_text: &str, flops_text: &str) -> netc::check::Table {
     let c = check_example(name);
     assert!(c.diagnostics.is_empty(), "{name} should check cleanly:\n{}", render(&c));
@@ -39,7 +52,7 @@ fn assert_totals(name: &str, params: u64, params_text: &str, flops_text: &str) -
     assert_eq!(t.total_params, params);
     assert_eq!(netc::check::human_flops(t.total_flops), flops_text);
     let rendered = t.render();
-    let line = rendered.lines().last().unwrap();
+    let line = rendered.lines().find(|l| l.starts_with("total: ")).unwrap();
     assert!(line.ends_with(&format!(" {params_text} parameters, {flops_text}")), "{line}");
     t
 }
@@ -152,6 +165,53 @@ fn cli_json_on_success() {
     assert_eq!(v["totals"]["params"], 6_570_890);
     assert_eq!(v["totals"]["layers"], layers.len());
     assert!(v["totals"]["flops"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn cli_json_depth_fields_and_memory() {
+    let v = json_of(&["check", "examples/resnet18.net", "--format", "json", "--depth", "1", "--batch", "2"], 0);
+    let layers = v["network"]["layers"].as_array().expect("layers");
+    assert_eq!(v["totals"]["layers"], layers.len(), "the graph stays whole");
+    let conv1 = layers.iter().find(|l| l["path"] == "conv1").expect("conv1");
+    assert_eq!(conv1["receptive_field"], serde_json::json!({ "h": 7, "w": 7 }));
+    assert_eq!(conv1["activation_bytes"], 2 * 64 * 112 * 112 * 4);
+    let dense = layers.iter().find(|l| l["path"] == "dense1").expect("dense1");
+    assert_eq!(dense["receptive_field"], "global");
+    let summary = v["summary"].as_array().expect("rows at depth 1");
+    let paths: Vec<&str> = summary.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        paths,
+        [
+            "image",
+            "conv1",
+            "batchnorm1",
+            "relu1",
+            "maxpool1",
+            "basic1",
+            "basic2",
+            "down1",
+            "basic3",
+            "down2",
+            "basic4",
+            "down3",
+            "basic5",
+            "global_avgpool1",
+            "dense1"
+        ]
+    );
+    let basic5 = &summary[12];
+    assert_eq!(basic5["op"], "basic");
+    assert_eq!(basic5["layers"], 7);
+    assert_eq!(basic5["params"], 2 * (512 * 512 * 9 + 2 * 512));
+    assert_eq!(basic5["shape"], serde_json::json!([512, 7, 7]));
+    assert_eq!(basic5["receptive_field"], serde_json::json!({ "h": 435, "w": 435 }));
+    let rows_params: u64 = summary.iter().map(|r| r["params"].as_u64().unwrap()).sum();
+    assert_eq!(v["totals"]["params"], rows_params);
+    assert_eq!(v["totals"]["batch"], 2);
+    let peak = v["totals"]["peak_activation_bytes"].as_u64().expect("planned");
+    // At least the largest tensor (conv1's output) and its input, at most every tensor at once.
+    let all: u64 = layers.iter().map(|l| l["activation_bytes"].as_u64().unwrap()).sum();
+    assert!(peak >= 2 * 64 * 112 * 112 * 4 && peak <= all, "{peak} of {all}");
 }
 
 #[test]

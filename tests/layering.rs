@@ -23,6 +23,7 @@ const RANKS: &[(&str, usize)] = &[
     ("fmt", 3),
     // Checking; weights for a checked graph.
     ("check", 4),
+    ("graph", 4),
     ("weights", 4),
     // Text to checked IR in one call; optimization.
     ("compile", 5),

@@ -47,7 +47,7 @@ fn survives(rel: &Path, source: String) -> Result<(), String> {
         }
         if !c.has_errors() {
             let _ = netc::check::layer_table(&c.graph).render();
-            let _ = netc::check::graph_json(&c.graph);
+            let _ = netc::check::graph_json(&c.graph, 1);
         }
         text.len()
     }))

@@ -1,16 +1,18 @@
 //! The checked graph as JSON (`netc check --format json`): what editors, CI and the PyTorch
 //! oracle script read. Attributes come from each op ([`crate::ops::Op::attrs`]), weight names and
-//! shapes (and how `netc run --seed` generates them) from [`Graph::weight_specs`].
+//! shapes (and how `netc run --seed` generates them) from [`Graph::weight_specs`]; costs,
+//! receptive fields and activation bytes (for a batch of `batch`) from the layer table.
 
-use super::layer_table;
+use super::{TableOptions, layer_table_with};
 use crate::ir::Graph;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// The checked graph: layers in topological order with operands, shapes, attributes and weights.
-pub fn graph_json(graph: &Graph) -> Value {
+/// The checked graph: layers in topological order with operands, shapes, attributes, weights,
+/// costs, receptive fields and the bytes of their outputs for a batch of `batch`.
+pub fn graph_json(graph: &Graph, batch: usize) -> Value {
     let order = graph.topo_order();
-    let table = layer_table(graph);
+    let table = layer_table_with(graph, &TableOptions { depth: None, batch });
     let ids: HashMap<_, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
     let id = |n| ids.get(&n).copied().unwrap_or(usize::MAX);
     let layers: Vec<Value> = order
@@ -33,6 +35,8 @@ pub fn graph_json(graph: &Graph) -> Value {
                 "weights": weights,
                 "params": row.params,
                 "flops": row.flops,
+                "receptive_field": row.receptive_field,
+                "activation_bytes": row.activation_bytes,
             })
         })
         .collect();

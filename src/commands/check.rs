@@ -1,7 +1,7 @@
 //! `netc check FILE`: the layer table, or every diagnostic.
 
-use super::{FAILURE, Format, SUCCESS, Streams, compile, parse_shape};
-use crate::check::{graph_json, layer_table};
+use super::{FAILURE, Format, SUCCESS, Streams, compile, parse_shape, positive};
+use crate::check::{Table, TableOptions, graph_json, layer_table_with};
 use crate::compile::{Compilation, fix_file};
 use crate::diag;
 use crate::ir::LowerOptions;
@@ -23,6 +23,13 @@ pub struct CheckArgs {
     /// Show the optimized IR (after fusion and folding) and its memory plan instead.
     #[arg(long)]
     pub opt: bool,
+    /// Show each block instance nested this deep (1: those called at the top level) as one
+    /// row with its totals.
+    #[arg(long, value_parser = positive)]
+    pub depth: Option<usize>,
+    /// The batch size the activation memory is counted for.
+    #[arg(long, value_parser = positive, default_value_t = 1)]
+    pub batch: usize,
     /// Also allow imports from this folder (besides the file's own folder and its subfolders).
     #[arg(long = "import-dir", value_name = "DIR")]
     pub import_dirs: Vec<PathBuf>,
@@ -52,7 +59,8 @@ pub(super) fn check(a: &CheckArgs, s: &mut Streams) -> u8 {
     match a.format {
         Format::Human => human(&c, a, s),
         Format::Json => {
-            let _ = writeln!(s.out, "{}", serde_json::to_string_pretty(&json(&c)).unwrap_or_default());
+            let json = json(&c, &table_options(a));
+            let _ = writeln!(s.out, "{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         }
     }
     if c.has_errors() { FAILURE } else { SUCCESS }
@@ -72,19 +80,44 @@ fn human(c: &Compilation, a: &CheckArgs, s: &mut Streams) {
             let _ = write!(s.out, "{}", plan.describe(&g));
         }
     } else {
-        let _ = write!(s.out, "{}", layer_table(&c.graph).render());
+        let _ = write!(s.out, "{}", table(c, &table_options(a)).render());
     }
 }
 
-/// `{ok, diagnostics}`, and on success the checked graph and its totals.
-pub fn json(c: &Compilation) -> serde_json::Value {
+fn table_options(a: &CheckArgs) -> TableOptions {
+    TableOptions { depth: a.depth, batch: a.batch }
+}
+
+/// The layer table of a checked network with the peak of its memory plan (planned with
+/// generated weights: the plan's buffers depend on the shapes only).
+fn table(c: &Compilation, options: &TableOptions) -> Table {
+    let table = layer_table_with(&c.graph, options);
+    match prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights") {
+        Ok((_, plan)) => table.with_peak(plan.peak(options.batch)),
+        Err(_) => table,
+    }
+}
+
+/// `{ok, diagnostics}`, and on success the checked graph and its totals; with a depth, the
+/// table's rows too (`summary`).
+pub fn json(c: &Compilation, options: &TableOptions) -> serde_json::Value {
     let ok = !c.has_errors();
     let diags: Vec<_> = c.diagnostics.iter().map(|d| diag::to_json(&c.sources, d)).collect();
     let mut out = serde_json::json!({ "ok": ok, "diagnostics": diags });
     if ok {
-        out["network"] = graph_json(&c.graph);
-        let t = layer_table(&c.graph);
-        out["totals"] = serde_json::json!({ "layers": t.rows.len(), "params": t.total_params, "flops": t.total_flops });
+        out["network"] = graph_json(&c.graph, options.batch);
+        let t = table(c, options);
+        out["totals"] = serde_json::json!({
+            "layers": t.layers,
+            "params": t.total_params,
+            "flops": t.total_flops,
+            "batch": t.batch,
+            "peak_activation_bytes": t.peak.map(|p| p.bytes),
+            "activation_buffers": t.peak.map(|p| p.buffers),
+        });
+        if options.depth.is_some() {
+            out["summary"] = serde_json::to_value(&t.rows).unwrap_or_default();
+        }
     }
     out
 }

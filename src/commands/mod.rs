@@ -7,6 +7,7 @@ mod check;
 mod emit;
 mod explain;
 mod fmt;
+mod graph;
 mod import;
 mod lsp;
 mod progress;
@@ -14,6 +15,7 @@ mod run;
 
 pub use bench::BenchArgs;
 pub use check::CheckArgs;
+pub use graph::{DOT_PROGRAM_VAR, GraphArgs, GraphFormat};
 pub use run::RunArgs;
 
 use crate::compile::{Compilation, compile_file};
@@ -53,6 +55,8 @@ enum Command {
     Lsp,
     /// Write the network in another tool's format: `netc emit onnx`, `netc emit triton`.
     Emit(emit::EmitArgs),
+    /// Draw the network: Graphviz DOT, SVG or Mermaid, with shapes on the edges.
+    Graph(GraphArgs),
     /// Read a model from another tool: `netc import onnx`.
     Import(import::ImportArgs),
     /// Print the catalogue entry of a diagnostic code, e.g. `netc explain E0007`.
@@ -114,6 +118,7 @@ where
         Command::Fmt(a) => fmt::fmt(&a, streams),
         Command::Lsp => lsp::lsp(streams),
         Command::Emit(a) => emit::emit(&a, streams),
+        Command::Graph(a) => graph::graph(&a, streams),
         Command::Import(a) => import::import(&a, streams),
         Command::Explain { code } => explain::explain(code.as_deref(), streams),
     }

@@ -161,6 +161,26 @@ impl Graph {
         names.join(".")
     }
 
+    /// The scopes that contain scope `s`, and `s` itself, outermost first.
+    pub fn scope_chain(&self, s: ScopeId) -> Vec<ScopeId> {
+        let mut chain: Vec<ScopeId> = std::iter::successors(Some(s), |&s| self.scopes[s as usize].parent).collect();
+        chain.reverse();
+        chain
+    }
+
+    /// Scope `s`'s dotted path, such as `stage2.shortcut1`.
+    pub fn scope_path(&self, s: ScopeId) -> String {
+        let names: Vec<&str> = self.scope_chain(s).into_iter().map(|s| self.scopes[s as usize].name.as_str()).collect();
+        names.join(".")
+    }
+
+    /// The block instance at nesting depth `depth` (1: called at the top level) that node `n`
+    /// was expanded from, if `n` lies that deep.
+    pub fn instance_at_depth(&self, n: NodeIndex, depth: usize) -> Option<ScopeId> {
+        let chain = self.g[n].scope.map(|s| self.scope_chain(s)).unwrap_or_default();
+        chain.into_iter().filter(|&s| self.scopes[s as usize].call.is_some()).nth(depth.checked_sub(1)?)
+    }
+
     pub fn is_output(&self, n: NodeIndex) -> bool {
         self.outputs.iter().any(|o| o.node == n)
     }

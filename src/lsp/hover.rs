@@ -3,7 +3,7 @@
 
 use super::analysis::{Analysis, Target};
 use super::files::Files;
-use crate::check::{human_flops, thousands};
+use crate::check::{human_flops, layer_cost, thousands};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::BlockDef;
 use crate::tensor::fmt_shape;
@@ -51,11 +51,7 @@ fn layer_call(a: &Analysis, name: &str, call: Span) -> String {
         let node = &g.g[n];
         let inputs = g.input_shapes(n);
         let ins: Vec<String> = inputs.iter().map(|s| fmt_shape(s)).collect();
-        let cost = if node.shape.is_empty() || inputs.iter().any(Vec::is_empty) {
-            Default::default()
-        } else {
-            node.op.cost(&inputs, &node.shape)
-        };
+        let cost = layer_cost(g, n);
         out.push_str(&format!(
             "\n`{}` ({}): {} → {}, {} params, {}\n",
             g.path(n),
@@ -82,12 +78,9 @@ fn block_call(a: &Analysis, call: Span) -> String {
         let (Some(&first), Some(&last)) = (nodes.first(), nodes.last()) else { continue };
         let (mut params, mut flops) = (0u64, 0u64);
         for &n in nodes {
-            let inputs = g.input_shapes(n);
-            if !g.g[n].shape.is_empty() && !inputs.iter().any(Vec::is_empty) {
-                let c = g.g[n].op.cost(&inputs, &g.g[n].shape);
-                params = params.saturating_add(c.params);
-                flops = flops.saturating_add(c.flops);
-            }
+            let c = layer_cost(g, n);
+            params = params.saturating_add(c.params);
+            flops = flops.saturating_add(c.flops);
         }
         let instance = g.path(last);
         let instance = instance.rsplit_once('.').map_or(instance.as_str(), |(scope, _)| scope);
