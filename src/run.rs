@@ -105,7 +105,8 @@ pub fn open_inputs(graph: &Graph, given: &[Named]) -> Result<Inputs, RunError> {
         let dims = &graph.g[graph.inputs[i]].shape;
         let one_sample = reader.shape[..] == dims[..];
         let input = InputFile { reader, one_sample, name: path.display().to_string() };
-        // The first sample, read now, checks the file's shape and type against the declaration.
+        // The header's shape and the first sample's type are checked against the declaration now.
+        batch_shape(graph, i, &input.reader.shape, &input.name).map_err(RunError::Diagnostic)?;
         input.read(graph, i, 0, input.samples().min(1)).map_err(RunError::Diagnostic)?;
         if let Some(first) = opened.first()
             && first.samples() != input.samples()
@@ -389,18 +390,16 @@ pub fn override_normalize(graph: &mut Graph, normalize: Normalize) {
     }
 }
 
-/// Turns an `.npy` array into an input batch `[N, ...]` for `graph`'s `index`-th input: floating
-/// point values (float32, or float16/bfloat16/float64 converted to float32) or uint8 pixels, a
-/// batch or one sample. Other integers, or a shape that does not fit, are an E0019 diagnostic.
-pub fn input_batch(graph: &Graph, index: usize, array: &Array, file: &str) -> Result<Tensor, Box<Diagnostic>> {
+/// The batch shape `[N, ...]` an array of `shape` (from `file`) gives `graph`'s `index`-th input:
+/// a batch, or one sample; E0019 when it fits neither.
+fn batch_shape(graph: &Graph, index: usize, shape: &[usize], file: &str) -> Result<Vec<usize>, Box<Diagnostic>> {
     let node = &graph.g[graph.inputs[index]];
     let Op::Input(input) = &node.op else { unreachable!("graph inputs are input nodes") };
     let (name, dims) = (&input.name, &input.dims);
-    let shape = &array.shape;
-    let batch_shape = if shape.len() == dims.len() + 1 && shape[1..] == dims[..] {
-        shape.clone()
+    if shape.len() == dims.len() + 1 && shape[1..] == dims[..] {
+        Ok(shape.to_vec())
     } else if shape[..] == dims[..] {
-        std::iter::once(1).chain(dims.iter().copied()).collect()
+        Ok(std::iter::once(1).chain(dims.iter().copied()).collect())
     } else {
         let hint = if shape.len() == 4 && shape[3] == dims[0] && shape[1..3] == dims[1..] {
             "the array looks channels-last (NHWC); store it as NCHW, e.g. `x.transpose(0, 3, 1, 2)` in numpy"
@@ -413,7 +412,7 @@ pub fn input_batch(graph: &Graph, index: usize, array: &Array, file: &str) -> Re
         } else {
             format!("give a batch {} or one sample {}", fmt_dims(dims).replacen('[', "[N, ", 1), fmt_dims(dims))
         };
-        return Err(Box::new(
+        Err(Box::new(
             Diagnostic::error(
                 Code::InputMismatch,
                 format!("input `{file}` has shape {} but `{name}` is declared {}", fmt_dims(shape), fmt_shape(dims)),
@@ -421,8 +420,18 @@ pub fn input_batch(graph: &Graph, index: usize, array: &Array, file: &str) -> Re
                 format!("`{name}` declared here"),
             )
             .with_help(hint),
-        ));
-    };
+        ))
+    }
+}
+
+/// Turns an `.npy` array into an input batch `[N, ...]` for `graph`'s `index`-th input: floating
+/// point values (float32, or float16/bfloat16/float64 converted to float32) or uint8 pixels, a
+/// batch or one sample. Other integers, or a shape that does not fit, are an E0019 diagnostic.
+pub fn input_batch(graph: &Graph, index: usize, array: &Array, file: &str) -> Result<Tensor, Box<Diagnostic>> {
+    let batch_shape = batch_shape(graph, index, &array.shape, file)?;
+    let node = &graph.g[graph.inputs[index]];
+    let Op::Input(input) = &node.op else { unreachable!("graph inputs are input nodes") };
+    let name = &input.name;
     let data: Vec<f32> = match &array.data {
         ArrayData::F32(v) => v.clone(),
         ArrayData::U8(v) => v.iter().map(|&b| b as f32).collect(),
