@@ -143,16 +143,22 @@ impl Case {
     /// main file there: imports reach the sandbox's files, and nothing outside it.
     pub fn compile(&self) -> crate::compile::Compilation {
         let dir = sandbox();
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            entries.flatten().for_each(|e| drop(std::fs::remove_file(e.path())));
-        }
-        for (name, body) in &self.files {
-            std::fs::write(dir.join(name), body).expect("the sandbox folder is writable");
-        }
+        WRITTEN.with_borrow_mut(|written| {
+            written.drain(..).for_each(|name| drop(std::fs::remove_file(dir.join(name))));
+            for (name, body) in &self.files {
+                std::fs::write(dir.join(name), body).expect("the sandbox folder is writable");
+                written.push(name.clone());
+            }
+        });
         let options = crate::ir::LowerOptions { input_shape: self.input_shape.clone(), import_dirs: Vec::new() };
         let main = dir.join("main.net");
         crate::compile::compile_source(&main.display().to_string(), self.main.clone(), &dir, &options)
     }
+}
+
+thread_local! {
+    /// The files this thread's last case wrote into its sandbox, removed before the next.
+    static WRITTEN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// This thread's sandbox folder for imports, created once (one per thread, so that the replay
