@@ -85,6 +85,7 @@ impl std::fmt::Display for ImportError {
 /// The ONNX operators the importer turns into netc layers.
 pub const SUPPORTED: &[&str] = &[
     "Conv",
+    "ConvTranspose",
     "BatchNormalization",
     "Relu",
     "Clip",
@@ -100,6 +101,8 @@ pub const SUPPORTED: &[&str] = &[
     "Flatten",
     "Reshape",
     "Gemm",
+    "Resize",
+    "Upsample",
     "Add",
     "Mul",
     "Concat",
@@ -468,6 +471,98 @@ impl Importer<'_> {
                 }
                 text.push(')');
                 call(self, text, weights, 3)
+            }
+            "ConvTranspose" => {
+                let (Some(w), b) = (self.konst(n, 1)?, self.konst(n, 2)?) else {
+                    self.unsupported(n, "weights computed");
+                    return Ok(());
+                };
+                let groups = attr_int(n, "group", 1);
+                let kernel = attr_ints(n, "kernel_shape")
+                    .unwrap_or_else(|| w.dims.get(2..4).map_or(vec![], |k| k.iter().map(|&d| d as i64).collect()));
+                let stride = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
+                let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
+                let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);
+                let output_pad = attr_ints(n, "output_padding").unwrap_or(vec![0, 0]);
+                let explicit =
+                    attr(n, "auto_pad").is_none_or(|a| a.s == b"NOTSET") && attr(n, "output_shape").is_none();
+                let two_d = [&kernel, &stride, &dil, &output_pad].iter().all(|v| v.len() == 2) && pads.len() == 4;
+                if w.dims.len() != 4 || !explicit || !two_d || pads[..2] != pads[2..] || groups < 1 {
+                    self.unsupported(n, "not 2-D with explicit, symmetric padding");
+                    return Ok(());
+                }
+                // ONNX's weight is [in, out / groups, kh, kw], as PyTorch's and netc's.
+                let out = w.dims[1] as i64 * groups;
+                let mut text = format!("conv_transpose({out}, {}", pair(&kernel));
+                for (name, v, default) in [
+                    ("stride", &stride, 1),
+                    ("pad", &pads[..2].to_vec(), 0),
+                    ("output_pad", &output_pad, 0),
+                    ("dilation", &dil, 1),
+                ] {
+                    if v.iter().any(|&x| x != default) {
+                        let _ = write!(text, ", {name} = {}", pair(v));
+                    }
+                }
+                if groups != 1 {
+                    let _ = write!(text, ", groups = {groups}");
+                }
+                let mut weights = vec![("weight", w.tensor())];
+                match b {
+                    Some(b) => weights.push(("bias", b.tensor())),
+                    None => text.push_str(", bias = false"),
+                }
+                text.push(')');
+                call(self, text, weights, 3)
+            }
+            "Resize" | "Upsample" => {
+                // The scales are the second input of Upsample, the third of Resize.
+                let scales = self.konst(n, if op == "Resize" { 2 } else { 1 })?;
+                let whole = |f: f64| f >= 1.0 && f.fract() == 0.0 && f <= 1024.0;
+                let mode = attr(n, "mode").map_or(&b"nearest"[..], |a| &a.s[..]);
+                let transform = attr(n, "coordinate_transformation_mode").map_or(&b"half_pixel"[..], |a| &a.s[..]);
+                let nearest_floor = attr(n, "nearest_mode").is_none_or(|a| a.s == b"floor");
+                // netc's nearest reads pixel floor(o / s) (asymmetric), its bilinear PyTorch's
+                // half-pixel centres (align_corners = false).
+                let netc_mode = match mode {
+                    b"nearest" if (transform == b"asymmetric" || op == "Upsample") && nearest_floor => Some("nearest"),
+                    b"linear" | b"bilinear" if matches!(transform, b"pytorch_half_pixel" | b"half_pixel") => {
+                        Some("bilinear")
+                    }
+                    _ => None,
+                };
+                match (scales, netc_mode) {
+                    (Some(c), Some(m))
+                        if rank == 3
+                            && c.floats.len() == 4
+                            && c.floats[..2] == [1.0, 1.0]
+                            && whole(c.floats[2])
+                            && whole(c.floats[3]) =>
+                    {
+                        let s = [c.floats[2] as i64, c.floats[3] as i64];
+                        let mode = if m == "nearest" { String::new() } else { ", mode = bilinear".to_string() };
+                        call(self, format!("upsample({}{mode})", pair(&s)), vec![], 3)
+                    }
+                    _ => self.unsupported(
+                        n,
+                        "other than nearest (asymmetric, floor) or bilinear (half-pixel) by whole scales",
+                    ),
+                }
+            }
+            "Mul" if layer_inputs.len() == 1 && rank == 3 => {
+                // A layer times a per-channel constant ([C, 1, 1] or [1, C, 1, 1]): `scale`.
+                let c = (0..2).find_map(|i| self.konst(n, i).ok().flatten());
+                let channels = |c: &Const| {
+                    let d: Vec<usize> = c.dims.iter().copied().skip_while(|&d| d == 1).collect();
+                    (d.len() == 3 && d[1..] == [1, 1]).then(|| d[0])
+                };
+                match c.as_ref().and_then(|c| channels(c).map(|k| (c, k))) {
+                    Some((c, k)) if c.floats.len() == k => {
+                        let weight = Tensor::from_vec(&[k], c.floats.iter().map(|&f| f as f32).collect());
+                        call(self, "scale".into(), vec![("weight", weight)], 3)
+                    }
+                    _ => self.unsupported(n, "by a constant other than one per channel"),
+                }
             }
             "BatchNormalization" => {
                 let ks: Option<Vec<Const>> = (1..5).map(|i| self.konst(n, i)).collect::<Result<_, _>>()?;
