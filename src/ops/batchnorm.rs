@@ -1,5 +1,6 @@
 //! `batchnorm`: batch normalization in its inference form.
 
+use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
@@ -40,6 +41,12 @@ impl OnnxForm for BatchNorm {
     fn onnx(&self, cx: &mut OnnxCx) {
         let inputs = vec![cx.x(), cx.weight(0), cx.weight(1), cx.weight(2), cx.weight(3)];
         cx.node("BatchNormalization", inputs, vec![("epsilon", Attr::Float(self.eps))]);
+    }
+}
+
+impl TorchForm for BatchNorm {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call("nn.LazyBatchNorm2d", &[("eps", "eps")]))
     }
 }
 

@@ -1,5 +1,6 @@
 //! `conv_transpose`: the transposed convolution (U-Net's learned upsampling).
 
+use super::torch::{TorchArgs, TorchForm};
 use super::conv::{fmt_pair, groups_mismatch, largest_divisor};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
@@ -103,6 +104,24 @@ impl OnnxForm for ConvTranspose {
             ("group", Attr::Int(self.groups as i64)),
         ];
         cx.node("ConvTranspose", inputs, attrs);
+    }
+}
+
+impl TorchForm for ConvTranspose {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call(
+            "nn.LazyConvTranspose2d",
+            &[
+                ("out", ""),
+                ("kernel", ""),
+                ("stride", "stride"),
+                ("pad", "padding"),
+                ("output_pad", "output_padding"),
+                ("groups", "groups"),
+                ("bias", "bias"),
+                ("dilation", "dilation"),
+            ],
+        ))
     }
 }
 

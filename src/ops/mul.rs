@@ -1,6 +1,7 @@
 //! `mul`: the element-wise product, broadcasting `Cx1x1` gates over `CxHxW` maps
 //! (squeeze-and-excitation).
 
+use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{OnnxCx, OnnxForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
@@ -43,6 +44,17 @@ impl OnnxForm for Mul {
         if cx.inputs.len() == 1 {
             cx.unary("Identity", y);
         }
+    }
+}
+
+impl TorchForm for Mul {
+    fn module(_: &TorchArgs) -> Option<String> {
+        None
+    }
+
+    /// A `Cx1x1` gate broadcasts over the map, as in netc.
+    fn forward(_: &TorchArgs, _: &str, inputs: &[String]) -> String {
+        inputs.join(" * ")
     }
 }
 
