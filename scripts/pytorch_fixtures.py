@@ -31,7 +31,6 @@ Usage:
 """
 
 import argparse
-import importlib.util
 import json
 import subprocess
 import sys
@@ -42,7 +41,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_oracle import REPO, find_netc, units, weight_tensor  # noqa: E402
+from torch_oracle import REPO, emitted_module, find_netc, units, weight_tensor  # noqa: E402
 
 OUT = REPO / "tests" / "fixtures" / "pytorch"
 
@@ -62,13 +61,6 @@ def stem_of(f: Path) -> str:
         return f.stem
 
 
-def load_module(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def batch_of(dims):
     return 2 if np.prod(dims[1:]) <= 64 * 64 else 1
 
@@ -81,12 +73,10 @@ def run_file(netc, f: Path, tmp: Path, meta: dict):
         print(f"skip {rel}: it does not check (netc check exits {checked.returncode})")
         return
     stem = stem_of(f)
-    py = tmp / f"{stem.replace('.', '_')}.py"
-    r = subprocess.run([netc, "emit", "pytorch", str(f), "-o", str(py)], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"{rel}: netc emit pytorch failed:\n{r.stderr}")
+    out_dir = tmp / stem
+    out_dir.mkdir()
     torch.manual_seed(0)
-    model = load_module(py, py.stem).Network()
+    model = emitted_module(netc, f, out_dir).Network()
     # The weights: names and shapes as netc's, values from netc's generator.
     specs = {w["name"]: w for layer in network["network"]["layers"] for w in layer.get("weights", [])}
     state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}

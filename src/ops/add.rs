@@ -1,7 +1,7 @@
 //! `add`: the element-wise sum of tensors of one shape, written explicitly or as `residual`.
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{OnnxCx, OnnxForm};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature, SkipKind};
 use crate::diag::{Applicability, Code, Diagnostic, Edit, Suggestion};
 use crate::source::Span;

@@ -1,8 +1,8 @@
 //! `batchnorm`: batch normalization in its inference form.
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::Diagnostic;
 use serde::Serialize;
@@ -74,6 +74,11 @@ impl Layer for BatchNorm {
         .into_iter()
         .map(|(kind, init)| WeightSpec { kind, shape: c.clone(), init })
         .collect()
+    }
+
+    /// PyTorch's count of training batches (its momentum's schedule).
+    fn training_state(&self) -> &'static [&'static str] {
+        &["num_batches_tracked"]
     }
 
     fn eval(&self, e: Eval) {

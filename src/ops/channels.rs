@@ -1,9 +1,9 @@
 //! Moving channels: `slice` (ShuffleNet's split) and `channel_shuffle`.
 
-use super::torch::{TorchArgs, TorchForm};
 use super::conv::{groups_mismatch, largest_divisor};
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;

@@ -1,7 +1,7 @@
 //! `concat`: joins maps along the channels.
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;

@@ -1,8 +1,8 @@
 //! `conv`: 2-D convolution with zero padding, strides, dilation and channel groups.
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Padding, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
 use crate::kernels::{Act, Conv2d, Epilogue, conv_out, reference};

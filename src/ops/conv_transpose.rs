@@ -1,9 +1,9 @@
 //! `conv_transpose`: the transposed convolution (U-Net's learned upsampling).
 
-use super::torch::{TorchArgs, TorchForm};
 use super::conv::{fmt_pair, groups_mismatch, largest_divisor};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;

@@ -1,8 +1,8 @@
 //! `dense`: a fully connected layer.
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Applicability, Code, Diagnostic, Suggestion};
 use crate::kernels::{Act, reference};

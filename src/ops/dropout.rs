@@ -2,9 +2,9 @@
 //! `stochastic_depth`. They are kept in the IR (and the layer table, and exported models) so the
 //! network reads as written and trains as written; the optimizer removes them.
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;

@@ -196,6 +196,11 @@ pub trait Layer {
     fn weights(&self, _inputs: &[Vec<usize>]) -> Vec<WeightSpec> {
         Vec::new()
     }
+    /// What PyTorch keeps beside the layer's weights for training only (`num_batches_tracked`):
+    /// weight files may hold `<path>.<kind>` of these, and inference ignores them.
+    fn training_state(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The kernel activation this layer is, if it is one: the optimizer fuses it into the
     /// convolution or dense layer before it.
     fn act(&self) -> Option<crate::kernels::Act> {
@@ -334,6 +339,10 @@ impl Op {
 
     pub fn passes_through(&self) -> bool {
         self.layer().passes_through()
+    }
+
+    pub fn training_state(&self) -> &'static [&'static str] {
+        self.layer().training_state()
     }
 
     pub fn act(&self) -> Option<crate::kernels::Act> {

@@ -1,8 +1,8 @@
 //! `mul`: the element-wise product, broadcasting `Cx1x1` gates over `CxHxW` maps
 //! (squeeze-and-excitation).
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{OnnxCx, OnnxForm};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;

@@ -1,9 +1,9 @@
 //! Normalization over channels: `layernorm` (ConvNeXt's LayerNorm2d) and the learned
 //! per-channel `scale` (ConvNeXt's layer scale).
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::Diagnostic;
 use serde::Serialize;

@@ -1,10 +1,10 @@
 //! Pooling: windowed `maxpool` and `avgpool` (floor or ceil mode), adaptive pools with PyTorch's
 //! bins, and the global pools.
 
-use super::torch::{TorchArgs, TorchForm, torch_module};
 use super::conv::fmt_pair;
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, ParamSig, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm, torch_module};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::kernels::{Pool2d, pool_out, reference};

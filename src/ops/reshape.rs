@@ -1,7 +1,7 @@
 //! Layers that only move data: `flatten` and `identity`.
 
-use super::torch::torch_module;
 use super::onnx::{Attr, OnnxCx, OnnxForm};
+use super::torch::torch_module;
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;

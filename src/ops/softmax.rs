@@ -1,7 +1,7 @@
 //! `softmax` over each sample's features.
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;

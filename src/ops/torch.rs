@@ -15,6 +15,8 @@ pub struct TorchArgs {
     /// Per parameter of the signature, in order: the Python expression of the argument given
     /// in the call, if one was.
     pub given: Vec<Option<String>>,
+    /// How many arguments the call gives by position (the first parameters').
+    pub positional: usize,
 }
 
 impl TorchArgs {
@@ -59,19 +61,18 @@ impl TorchArgs {
         format!("{callee}({})", args.join(", "))
     }
 
-    /// `class(...)` with the arguments given, under netc's names: for a Python class that
-    /// mirrors the built-in's signature. Leading parameters given in order are positional.
+    /// `class(...)` with the arguments given, as the call gives them (by position or by netc's
+    /// names): for a Python class that mirrors the built-in's signature.
     pub fn mirror(&self, class: &str) -> String {
-        let mut positional = true;
         let args: Vec<String> = self
             .sig
             .params
             .iter()
             .zip(&self.given)
-            .filter_map(|(p, g)| {
-                positional &= g.is_some();
+            .enumerate()
+            .filter_map(|(i, (p, g))| {
                 let g = g.as_ref()?;
-                Some(if positional { g.clone() } else { format!("{}={g}", p.name) })
+                Some(if i < self.positional { g.clone() } else { format!("{}={g}", p.name) })
             })
             .collect();
         format!("{class}({})", args.join(", "))

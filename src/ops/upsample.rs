@@ -1,9 +1,9 @@
 //! `upsample`: enlarging maps by an integer factor, nearest or bilinear (PyTorch's
 //! `align_corners = False`).
 
-use super::torch::{TorchArgs, TorchForm};
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;

@@ -74,10 +74,56 @@ pub struct Class<'a> {
 /// Words a `.net` name cannot be in Python: keywords, the names of the emitted file, and
 /// attributes of `nn.Module` a parameter stored on `self` would hide.
 const RESERVED: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
-    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "self", "torch", "nn", "F", "x", "out",
-    "range", "getattr", "setattr", "super", "training", "forward", "build", "built", "normalize",
+    "False",
+    "None",
+    "True",
+    "and",
+    "as",
+    "assert",
+    "async",
+    "await",
+    "break",
+    "class",
+    "continue",
+    "def",
+    "del",
+    "elif",
+    "else",
+    "except",
+    "finally",
+    "for",
+    "from",
+    "global",
+    "if",
+    "import",
+    "in",
+    "is",
+    "lambda",
+    "nonlocal",
+    "not",
+    "or",
+    "pass",
+    "raise",
+    "return",
+    "try",
+    "while",
+    "with",
+    "yield",
+    "self",
+    "torch",
+    "nn",
+    "F",
+    "x",
+    "out",
+    "range",
+    "getattr",
+    "setattr",
+    "super",
+    "training",
+    "forward",
+    "build",
+    "built",
+    "normalize",
 ];
 
 /// `name` as a Python identifier.
@@ -211,9 +257,12 @@ impl<'a> Class<'a> {
                     self.forward.push(format!("{target} = {cur}"));
                 }
                 let var = self.loop_var();
-                let n = Count::expr(&self.expr(count, Place::Init, Want::Int), &self.expr(count, Place::Forward, Want::Int));
+                let n = Count::expr(
+                    &self.expr(count, Place::Init, Want::Int),
+                    &self.expr(count, Place::Forward, Want::Int),
+                );
                 let per = self.count_calls(body);
-                let start = per.iter().map(|(c, _)| (c.clone(), scope.counters.get(c))).collect::<Vec<_>>();
+                let start = per.keys().map(|c| (c.clone(), scope.counters.get(c))).collect::<Vec<_>>();
                 let iteration = Count::expr(&var, &var);
                 for (callee, base) in &start {
                     scope.counters.set(callee, base.add(&iteration.mul(&per[callee])));
@@ -273,7 +322,9 @@ impl<'a> Class<'a> {
     /// The variable of a loop at the current depth: `i`, `j`, `k`, ...
     fn loop_var(&self) -> String {
         let base = ["i", "j", "k"].get(self.depth).map_or(format!("i{}", self.depth), |v| v.to_string());
-        std::iter::successors(Some(base), |v| Some(format!("{v}_"))).find(|v| !self.taken.contains(v)).unwrap_or_default()
+        std::iter::successors(Some(base), |v| Some(format!("{v}_")))
+            .find(|v| !self.taken.contains(v))
+            .unwrap_or_default()
     }
 
     /// How many unlabelled calls of each callee one pass of `chain` makes in its scope.
@@ -356,9 +407,12 @@ impl<'a> Class<'a> {
         let class = &self.cx.classes[block.name.name.as_str()];
         self.init.push(name.set(&scope.init_owner, &format!("{class}({})", ctor.join(", "))));
         inputs.sort();
-        let operands: Vec<String> =
-            cur.into_iter().chain(inputs.into_iter().map(|(_, v)| v)).collect::<Vec<_>>();
-        self.forward.push(format!("{target} = {}({})", name.get(&scope.forward_owner, Place::Forward), operands.join(", ")));
+        let operands: Vec<String> = cur.into_iter().chain(inputs.into_iter().map(|(_, v)| v)).collect::<Vec<_>>();
+        self.forward.push(format!(
+            "{target} = {}({})",
+            name.get(&scope.forward_owner, Place::Forward),
+            operands.join(", ")
+        ));
         target.to_string()
     }
 
@@ -392,8 +446,11 @@ impl<'a> Class<'a> {
         // A form first sees placeholders, to learn which arguments it writes out; then those
         // as Python in the place it writes them (a slice's bounds in `forward`, a conv's in the
         // constructor), so that only what is used is read there.
-        let placeholders =
-            TorchArgs { sig, given: given.iter().enumerate().map(|(i, g)| g.map(|_| placeholder(i))).collect() };
+        let placeholders = TorchArgs {
+            sig,
+            given: given.iter().enumerate().map(|(i, g)| g.map(|_| placeholder(i))).collect(),
+            positional,
+        };
         let args_for = |class: &mut Class, probe: &str, place: Place| -> TorchArgs {
             let given = given
                 .iter()
@@ -412,7 +469,7 @@ impl<'a> Class<'a> {
                     Some(class.expr(&a.value, place, want))
                 })
                 .collect();
-            TorchArgs { sig, given }
+            TorchArgs { sig, given, positional }
         };
         let module = (entry.torch.module)(&placeholders).and_then(|probe| {
             let args = args_for(self, &probe, Place::Init);
@@ -474,7 +531,8 @@ fn tensor_uses<'b>(chain: &'b Chain, known: &HashMap<&str, Vec<bool>>, used: &mu
                 let callee = known.get(c.name.name.as_str());
                 for (j, a) in c.args.iter().flatten().enumerate() {
                     visit(&a.value, &mut |e| names_in(e, used));
-                    let to_tensor = variadic || callee.is_some_and(|t| t.get(j).copied().unwrap_or(false) && a.name.is_none());
+                    let to_tensor =
+                        variadic || callee.is_some_and(|t| t.get(j).copied().unwrap_or(false) && a.name.is_none());
                     if let (true, ExprKind::Name(n)) = (to_tensor, &a.value.kind) {
                         used.insert(n);
                     }

@@ -71,9 +71,11 @@ pub fn to_python(c: &Compilation, file: &str) -> Result<String, Vec<String>> {
             }
         }
     }
-    let main = files.iter().find(|(id, _)| *id == c.program.main).map(|(_, f)| f).ok_or_else(|| vec![
-        "the program has no main file".to_string(),
-    ])?;
+    let main = files
+        .iter()
+        .find(|(id, _)| *id == c.program.main)
+        .map(|(_, f)| f)
+        .ok_or_else(|| vec!["the program has no main file".to_string()])?;
     let used = used_blocks(main, &blocks);
     // Definition order: the prelude's, the imports', the file's.
     let order: Vec<&BlockDef> = files
@@ -324,13 +326,17 @@ fn block_class(cx: &Context, b: &BlockDef, comments: Vec<String>) -> Result<(Str
     let stored: Vec<String> = c
         .params
         .iter()
-        .filter(|p| !p.tensor && (if c.lazy { c.init_params.contains(&p.py) } else { false } || c.forward_params.contains(&p.py)))
+        .filter(|p| {
+            !p.tensor
+                && (if c.lazy { c.init_params.contains(&p.py) } else { false } || c.forward_params.contains(&p.py))
+        })
         .map(|p| p.py.clone())
         .collect();
     let mut out = String::new();
     let base = if c.lazy { "LazyBlock" } else { "nn.Module" };
     let _ = writeln!(out, "class {}({base}):", cx.classes[b.name.name.as_str()]);
-    let header = cx.sources.text(b.span).split('{').next().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+    let header =
+        cx.sources.text(b.span).split('{').next().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
     let mut doc = vec![format!("`{header}`")];
     if !comments.is_empty() {
         doc.push(String::new());
@@ -486,7 +492,8 @@ fn network_class(cx: &Context, c: &Compilation, main: &ast::File) -> Result<(Str
         if let Some(n) = norm {
             helpers.push(NORMALIZE);
             let list = |v: &[f32]| v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ");
-            let _ = writeln!(out, "        {py} = normalize({py}, {:?}, [{}], [{}])", n.scale, list(&n.mean), list(&n.std));
+            let _ =
+                writeln!(out, "        {py} = normalize({py}, {:?}, [{}], [{}])", n.scale, list(&n.mean), list(&n.std));
         }
     }
     for l in &k.forward.lines {
