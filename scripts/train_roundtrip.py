@@ -46,10 +46,10 @@ def rel(p):
     return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p)
 
 
-def sh(*cmd):
-    """Runs a command, showing it and its output as a shell would."""
-    print("$ " + " ".join(rel(c) if isinstance(c, Path) else str(c) for c in cmd), flush=True)
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, cwd=REPO)
+def sh(netc, *args):
+    """Runs netc with `args`, showing the command and its output as a shell would."""
+    print("$ netc " + " ".join(rel(c) if isinstance(c, Path) else str(c) for c in args), flush=True)
+    r = subprocess.run([netc, *map(str, args)], capture_output=True, text=True, cwd=REPO)
     sys.stdout.write(r.stdout)
     sys.stdout.write(r.stderr)
     if r.returncode != 0:

@@ -53,6 +53,7 @@ def normalize(x, scale, mean, std):
     """An input's `normalize(scale, mean, std)`, per channel c: (x * scale - mean[c]) / std[c].
     `netc run` applies it to the raw values it is given; so does `Network.forward`: feed both the
     same raw data."""
+    x = x if x.is_floating_point() else x.float()  # uint8 pixels
     mean = x.new_tensor(mean).view([-1] + [1] * (x.dim() - 2))
     std = x.new_tensor(std).view([-1] + [1] * (x.dim() - 2))
     return (x * scale - mean) / std
@@ -301,11 +302,11 @@ fn block_class(cx: &Context, b: &BlockDef, comments: Vec<String>) -> Result<(Str
     // parameters in the constructor.
     let mut signature = vec!["self".to_string()];
     let mut fill = Vec::new();
-    for (p, param) in b.params.iter().zip(&c.params.iter().map(|p| (p.py.clone(), p.tensor)).collect::<Vec<_>>()) {
-        let (py, tensor) = param;
-        if *tensor {
+    for (p, &tensor) in b.params.iter().zip(tensors) {
+        if tensor {
             continue;
         }
+        let py = py_name(&p.name.name);
         let ty = p.ty.as_ref().map(|t| t.name.as_str());
         let default = match &p.default {
             None => String::new(),
@@ -326,10 +327,7 @@ fn block_class(cx: &Context, b: &BlockDef, comments: Vec<String>) -> Result<(Str
     let stored: Vec<String> = c
         .params
         .iter()
-        .filter(|p| {
-            !p.tensor
-                && (if c.lazy { c.init_params.contains(&p.py) } else { false } || c.forward_params.contains(&p.py))
-        })
+        .filter(|p| !p.tensor && ((c.lazy && c.init_params.contains(&p.py)) || c.forward_params.contains(&p.py)))
         .map(|p| p.py.clone())
         .collect();
     let mut out = String::new();
