@@ -80,7 +80,7 @@ fn the_emitted_module_computes_what_netc_computes() {
 
 fn emitted(file: &str) -> String {
     let c = compile_file(Path::new(file), &LowerOptions::default()).unwrap();
-    to_python(&c, file).unwrap()
+    to_python(&c, file).unwrap().source
 }
 
 /// A readable network, a ResNet (shortcuts, prelude blocks), a U-Net (a tensor parameter, a
@@ -121,13 +121,23 @@ fn the_command_writes_the_module() {
     let path = std::env::temp_dir().join(format!("netc-emit-pytorch-readme-{}.py", std::process::id()));
     let (code, out, err) = common::netc(&["emit", "pytorch", "examples/readme.net", "-o", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("4 classes"), "{out}");
+    assert_eq!(out, format!("wrote {}: class `Network` and 2 block classes (Vgg, Res)\n", path.display()));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), emitted("examples/readme.net"));
     std::fs::remove_file(&path).unwrap();
     let (code, _, err) = common::netc(&["emit", "pytorch", "examples/seed_torch.net", "-o", "unused.py"]);
     assert_eq!(code, 1);
     assert!(err.contains("error[E0007]"), "{err}");
     assert!(!Path::new("unused.py").exists());
+}
+
+#[test]
+fn a_let_tensors_shape_in_a_layers_arguments_is_refused() {
+    let source = "input x: 3x8x8\n\nblock b() {\n    let t = in -> conv(4, 3)\n    t -> conv(channels(t) * 2, 1)\n}\n\noutput x -> b\n";
+    let c = netc::compile::compile_source("shape.net", source.into(), Path::new("."), &LowerOptions::default());
+    assert!(!c.has_errors());
+    let errors = to_python(&c, "shape.net").err().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("block `b`: the shape of `let` tensor `t` in a layer's arguments"), "{}", errors[0]);
 }
 
 #[test]

@@ -59,9 +59,16 @@ def normalize(x, scale, mean, std):
     return (x * scale - mean) / std
 "#;
 
+/// A network written in PyTorch.
+pub struct Python {
+    pub source: String,
+    /// The classes of its blocks, in the order written (`Network` follows them).
+    pub blocks: Vec<String>,
+}
+
 /// The PyTorch source of checked network `c` (from `file`, as named in the header), or what
 /// could not be written.
-pub fn to_python(c: &Compilation, file: &str) -> Result<String, Vec<String>> {
+pub fn to_python(c: &Compilation, file: &str) -> Result<Python, Vec<String>> {
     let files = &c.program.files;
     // Later files (the main file, after its imports and the prelude) shadow earlier ones.
     let mut blocks: HashMap<&str, &BlockDef> = HashMap::new();
@@ -159,7 +166,8 @@ file's top level; `forward` follows the file. Layers have netc's names, so the k
         out.push_str("\n\n");
         out.push_str(&b);
     }
-    Ok(out)
+    let blocks = order.iter().map(|b| cx.classes[b.name.name.as_str()].clone()).collect();
+    Ok(Python { source: out, blocks })
 }
 
 fn add_helpers(all: &mut Vec<&'static str>, new: &[&'static str]) {

@@ -23,8 +23,8 @@ pub(super) fn emit(a: &PytorchArgs, s: &mut Streams) -> u8 {
         s.diagnostics(&c, &c.diagnostics);
         return FAILURE;
     }
-    let source = match to_python(&c, &a.file.display().to_string()) {
-        Ok(source) => source,
+    let python = match to_python(&c, &a.file.display().to_string()) {
+        Ok(python) => python,
         Err(errors) => {
             return s.io_error(format!(
                 "`{}` cannot be written in PyTorch:\n  {}",
@@ -33,10 +33,13 @@ pub(super) fn emit(a: &PytorchArgs, s: &mut Streams) -> u8 {
             ));
         }
     };
-    if let Err(e) = std::fs::write(&a.output, &source) {
+    if let Err(e) = std::fs::write(&a.output, &python.source) {
         return s.io_error(format!("cannot write `{}`: {e}", a.output.display()));
     }
-    let classes = source.lines().filter(|l| l.starts_with("class ")).count();
-    let _ = writeln!(s.out, "wrote {} ({classes} classes, `Network` the file's top level)", a.output.display());
+    let blocks = match python.blocks.len() {
+        0 => String::new(),
+        n => format!(" and {n} block class{} ({})", if n == 1 { "" } else { "es" }, python.blocks.join(", ")),
+    };
+    let _ = writeln!(s.out, "wrote {}: class `Network`{blocks}", a.output.display());
     SUCCESS
 }
