@@ -5,7 +5,8 @@ Dev-only tooling (run with /work/venv's Python: torch, safetensors, numpy, pillo
 
   1. `netc emit pytorch examples/cifar10/resvgg.net -o WORK/resvgg_net.py`, imported;
   2. train its `Network` from scratch for --steps steps (SGD, batch --batch) on a sample of
-     --train-images CIFAR-10 training images (cifar_data.py decodes ../shared/data once);
+     --train-images CIFAR-10 training images with Adam (cifar_data.py decodes ../shared/data
+     once);
   3. save `model.state_dict()` as it is (num_batches_tracked included) with
      `safetensors.torch.save_file`;
   4. PyTorch's eval-mode logits on the 100 committed test images (examples/cifar10/images.npy);
@@ -61,9 +62,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--netc")
     ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--train-images", type=int, default=5000)
-    ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", type=Path)
     a = ap.parse_args()
@@ -85,7 +86,7 @@ def main():
     x_train, y_train = cifar_data.load("train")
     pick = np.random.default_rng(0).permutation(len(x_train))[: a.train_images]
     x, y = torch.from_numpy(x_train[pick]).float(), torch.from_numpy(y_train[pick])
-    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     model.train()
     t = time.time()
     for step in range(a.steps):

@@ -143,11 +143,22 @@ fn a_let_tensors_shape_in_a_layers_arguments_is_refused() {
 #[test]
 fn weights_saved_by_pytorch_load_with_their_training_state() {
     let c = compile_file(Path::new(FIXTURES).join("multi.net").as_path(), &LowerOptions::default()).unwrap();
-    let mut weights = Weights::generate(&c.graph, 0);
-    weights.tensors.insert("branch1.batchnorm1.num_batches_tracked".into(), Tensor::from_vec(&[], vec![7.0]));
-    assert!(weights.validate(&c.graph, "w.safetensors").is_ok());
-    // Only a batchnorm's: on another layer it is unexpected.
-    weights.tensors.insert("branch1.conv1.num_batches_tracked".into(), Tensor::from_vec(&[], vec![7.0]));
-    let d = weights.validate(&c.graph, "w.safetensors").unwrap_err();
-    assert!(d.message.contains("1 unexpected"), "{}", d.message);
+    let mut tensors: Vec<(String, Tensor)> = Weights::generate(&c.graph, 0).tensors.into_iter().collect();
+    // What `model.state_dict()` holds beside netc's weights: a batchnorm's count of batches.
+    tensors.push(("branch1.batchnorm1.num_batches_tracked".into(), Tensor::from_vec(&[], vec![7.0])));
+    let path = std::env::temp_dir().join(format!("netc-state-dict-{}.safetensors", std::process::id()));
+    netc::io::write_safetensors(&path, &tensors, &Default::default()).unwrap();
+    let read = netc::run::read_weights(&path, &c.graph).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(read.tensors.get("branch1.batchnorm1.num_batches_tracked").is_none());
+    read.tensors.validate(&c.graph, &read.source).unwrap();
+    // The optimizer folds the batchnorms away, and the weights still match the network.
+    assert!(prepare(&c.graph, read.tensors, &read.source).is_ok());
+    // Only a batchnorm has such state: on another layer the tensor is unexpected.
+    tensors.push(("branch1.conv1.num_batches_tracked".into(), Tensor::from_vec(&[], vec![7.0])));
+    netc::io::write_safetensors(&path, &tensors, &Default::default()).unwrap();
+    let read = netc::run::read_weights(&path, &c.graph).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let d = read.tensors.validate(&c.graph, &read.source).unwrap_err();
+    assert!(d.message.contains("0 missing, 1 unexpected"), "{}", d.message);
 }

@@ -38,18 +38,29 @@ impl Weights {
         Weights { tensors }
     }
 
-    /// Checks that the weights are exactly what the graph needs (besides the training state
-    /// PyTorch saves with them, which is ignored: BatchNorm's `num_batches_tracked`). Extra
-    /// tensors, missing ones and wrong shapes are all listed in one E0018 diagnostic pointing at
-    /// the first affected layer.
+    /// Drops what PyTorch saves beside the weights of `graph`'s layers for training only
+    /// (BatchNorm's `num_batches_tracked`, see `Layer::training_state`): inference does not use
+    /// it, so a `state_dict()` saved as it is loads.
+    pub fn drop_training_state(&mut self, graph: &Graph) {
+        for n in graph.g.node_indices() {
+            let kinds = graph.g[n].op.training_state();
+            if !kinds.is_empty() {
+                let path = graph.path(n);
+                for kind in kinds {
+                    self.tensors.remove(&format!("{path}.{kind}"));
+                }
+            }
+        }
+    }
+
+    /// Checks that the weights are exactly what the graph needs. Extra tensors, missing ones and
+    /// wrong shapes are all listed in one E0018 diagnostic pointing at the first affected layer.
     pub fn validate(&self, graph: &Graph, source: &str) -> Result<(), Box<Diagnostic>> {
         let mut missing = Vec::new();
         let mut misshaped = Vec::new();
         let mut expected = std::collections::BTreeSet::new();
         let mut first_span = None;
         for n in graph.topo_order() {
-            let path = graph.path(n);
-            expected.extend(graph.g[n].op.training_state().iter().map(|kind| format!("{path}.{kind}")));
             for crate::ir::Weight { name, shape, .. } in graph.weight_specs(n) {
                 match self.tensors.get(&name) {
                     None => missing.push(format!("{name} {}", fmt_dims(&shape))),
