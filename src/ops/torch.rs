@@ -116,7 +116,8 @@ impl TorchEntry {
     }
 }
 
-/// `PyTorch's module` for ops whose call has no arguments: `torch_module!(Relu => "nn.ReLU()")`.
+/// The PyTorch form of ops whose call takes no arguments: their module, applied to the operand:
+/// `torch_module!(Relu => "nn.ReLU()")`.
 macro_rules! torch_module {
     ($($ty:ty => $module:literal),* $(,)?) => {
         $(impl $crate::ops::torch::TorchForm for $ty {
