@@ -6,7 +6,8 @@
 
 Checks:
   * resvgg.safetensors: metadata {"format": "pt"}, exactly the netc weight
-    names, float32, expected shapes; loads into a fresh ResVGG (strict keys).
+    names, float32, expected shapes; loads into a fresh emitted module (`netc emit
+    pytorch examples/cifar10/resvgg.net`, strict keys).
   * images.npy / labels.npy are the first 10 test images of each class
     (class-major) of cifar_data.load('test'); classes.txt matches.
   * torch_logits.npy is reproduced bit-exactly by the reloaded model.

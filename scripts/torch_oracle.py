@@ -352,6 +352,21 @@ def find_netc(arg):
     return str(target / "release" / "netc")
 
 
+def emitted_module(netc, path: Path, out_dir: Path):
+    """The PyTorch module `netc emit pytorch` writes for `path`, written to `out_dir` and imported."""
+    import importlib.util
+
+    name = path.stem.replace("-", "_") + "_net"
+    py = Path(out_dir) / f"{name}.py"
+    r = subprocess.run([netc, "emit", "pytorch", str(path), "-o", str(py)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"{path}: netc emit pytorch failed:\n{r.stderr}")
+    spec = importlib.util.spec_from_file_location(name, py)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def check(netc, path: Path):
     r = subprocess.run([netc, "check", str(path), "--format", "json"], capture_output=True, text=True)
     if r.returncode != 0:

@@ -2,6 +2,10 @@
 """Train the netc CIFAR-10 example network (examples/cifar10/resvgg.net) on CPU
 and write the reference artifacts used by the Rust tests.
 
+The network trained is the module `netc emit pytorch examples/cifar10/resvgg.net`
+writes (see resvgg.py): the .net file is the only definition of the network, and
+the trained state_dict() has netc's weight names as it is.
+
     python3 scripts/train_cifar.py                 # benchmark, pick epochs, train, export
     python3 scripts/train_cifar.py --epochs 8      # fixed number of epochs
     python3 scripts/train_cifar.py --reference-only  # re-derive artifacts from the
@@ -42,8 +46,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cifar_data  # noqa: E402
-from resvgg import (CLASSES, ResVGG, expected_keys, export_state_dict,  # noqa: E402
-                    load_safetensors)
+from resvgg import (CLASSES, expected_keys, export_state_dict,  # noqa: E402
+                    load_safetensors, network_module)
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "examples" / "cifar10"
@@ -82,6 +86,31 @@ def batch_crop(x, pad, gen):
 # ----------------------------------------------------------------------------
 # model helpers
 
+def prep_input(model, x_u8):
+    """What `model.prep` sees for raw images: the emitted forward normalizes them first."""
+    seen = []
+    hook = model.prep.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    with torch.no_grad():
+        model.eval()
+        model(torch.from_numpy(x_u8).float())
+        model.train()
+    hook.remove()
+    return seen[0]
+
+
+def float32_prep(model):
+    """Runs `prep` outside bf16 autocast: the bf16 backward of a 3-input-channel conv is
+    pathologically slow on CPU."""
+    forward = model.prep.forward
+
+    def prep_forward(x):
+        with torch.autocast("cpu", enabled=False):
+            return forward(x.float())
+
+    model.prep.forward = prep_forward
+    return model
+
+
 def whitening_init(model, x_train_u8, n_img=5000, eps=5e-4):
     """Set prep.conv1 to +/- the top eigenvectors of the 3x3 patch covariance,
     scaled by 1/sqrt(eigenvalue).  (airbench-style patch whitening.)"""
@@ -89,7 +118,7 @@ def whitening_init(model, x_train_u8, n_img=5000, eps=5e-4):
     cout = w.shape[0]
     half = cout // 2
     with torch.no_grad():
-        x = model.normalize(torch.from_numpy(x_train_u8[:n_img]))
+        x = prep_input(model, x_train_u8[:n_img])
         p = F.unfold(x, 3).transpose(1, 2).reshape(-1, 27).double()  # [N*900, 27]
         p = p - p.mean(0, keepdim=True)
         cov = p.T @ p / p.shape[0]
@@ -101,10 +130,10 @@ def whitening_init(model, x_train_u8, n_img=5000, eps=5e-4):
     return evals
 
 
-def train_forward(model, x_norm, logit_scale, use_bf16):
-    h = model.prep(x_norm)  # float32: bf16 backward of a 3-input-channel conv is pathologically slow
+def train_forward(model, x, logit_scale, use_bf16):
+    """Logits of raw pixels x (the model normalizes them); `prep` stays float32 (float32_prep)."""
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
-        out = model.head(model.trunk(h))
+        out = model(x)
     return out.float() * logit_scale
 
 
@@ -119,17 +148,17 @@ def predict(model, x_u8, batch=1000, channels_last=False, logit_scale=1.0, bf16=
         if channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         if bf16:
-            out = train_forward(model, model.normalize(xb), logit_scale, True)
+            out = train_forward(model, xb, logit_scale, True)
         else:
             out = model(xb).float() * logit_scale
         outs.append(out)
     return torch.cat(outs).numpy()
 
 
-def benchmark(args, x_train):
+def benchmark(args, x_train, network):
     """Measure training images/s on a throw-away model (does not touch RNG state
     used for the real run: we re-seed afterwards)."""
-    m = ResVGG(args.widths).to(memory_format=torch.channels_last)
+    m = float32_prep(network.Network()).to(memory_format=torch.channels_last)
     m.prep.conv1.weight.requires_grad_(not args.whiten)
     opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=1e-3,
                           momentum=0.9, nesterov=True)
@@ -138,7 +167,7 @@ def benchmark(args, x_train):
     times = []
     for i in range(args.bench_steps + 2):
         t = time.time()
-        out = train_forward(m, m.normalize(xb), 0.125, args.bf16)
+        out = train_forward(m, xb, 0.125, args.bf16)
         loss = F.cross_entropy(out, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -155,10 +184,10 @@ def benchmark(args, x_train):
 # ----------------------------------------------------------------------------
 # reference artifacts
 
-def write_reference(out_dir, training_info):
+def write_reference(out_dir, training_info, network):
     weights_path = out_dir / "resvgg.safetensors"
     x_test, y_test = cifar_data.load("test")
-    model = load_safetensors(str(weights_path))
+    model = load_safetensors(str(weights_path), network)
 
     # full test set, plain float32 NCHW forward
     t = time.time()
@@ -220,7 +249,6 @@ def main():
     ap.add_argument("--pad", type=int, default=2, help="random-crop reflect padding (max translation)")
     ap.add_argument("--no-whiten", dest="whiten", action="store_false")
     ap.add_argument("--no-bf16", dest="bf16", action="store_false")
-    ap.add_argument("--widths", type=int, nargs=4, default=[32, 64, 128, 256])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bench-steps", type=int, default=6)
@@ -229,15 +257,15 @@ def main():
     ap.add_argument("--reference-only", action="store_true",
                     help="only (re)write the reference artifacts from OUT_DIR/resvgg.safetensors")
     args = ap.parse_args()
-    args.widths = tuple(args.widths)
     torch.set_num_threads(args.threads)
+    network = network_module()
 
     if args.reference_only:
         info = {}
         if (args.out_dir / "reference.json").exists():
             old = json.loads((args.out_dir / "reference.json").read_text())
             info = {k: v for k, v in old.items() if k.startswith("train")}
-        write_reference(args.out_dir, info)
+        write_reference(args.out_dir, info, network)
         return
 
     t_start = time.time()
@@ -248,7 +276,7 @@ def main():
 
     # ---- measure speed, choose epochs
     seed_all(args.seed)
-    train_ips, eval_ips = benchmark(args, x_train)
+    train_ips, eval_ips = benchmark(args, x_train, network)
     epoch_s = len(x_train) / train_ips + len(x_test) / eval_ips
     if args.epochs <= 0:
         args.epochs = int(max(1, min(args.max_epochs, args.budget_min * 60 / epoch_s)))
@@ -257,7 +285,7 @@ def main():
 
     # ---- model, optimiser, schedule
     seed_all(args.seed)
-    model = ResVGG(args.widths)
+    model = float32_prep(network.Network())
     if args.whiten:
         evals = whitening_init(model, x_train)
         model.prep.conv1.weight.requires_grad_(False)
@@ -292,7 +320,7 @@ def main():
         tot_loss, tot_correct, seen = 0.0, 0, 0
         for b in range(steps_per_epoch):
             idx = perm[b * args.batch:(b + 1) * args.batch]
-            xb = model.normalize(xt[idx])
+            xb = xt[idx].float()  # raw pixels: the model normalizes them
             fb = flip[idx]
             xb = torch.where(fb.view(-1, 1, 1, 1), xb.flip(3), xb)
             xb = batch_crop(xb, args.pad, gen).contiguous(memory_format=torch.channels_last)
@@ -337,7 +365,7 @@ def main():
     # in-memory model vs reloaded file must agree
     x_s = x_test[:500]
     a = predict(model, x_s)
-    b = predict(load_safetensors(str(wpath)), x_s)
+    b = predict(load_safetensors(str(wpath), network), x_s)
     log(f"in-memory vs reloaded max |logit diff| on 500 test images: {np.abs(a - b).max():.3g}")
 
     info = {
@@ -350,10 +378,10 @@ def main():
         "train_threads": args.threads,
         "train_recipe": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()
                          if k in ("lr", "wd", "momentum", "warmup", "label_smoothing", "logit_scale",
-                                  "pad", "whiten", "bf16", "widths")},
+                                  "pad", "whiten", "bf16")},
         "train_history": history,
     }
-    ref = write_reference(args.out_dir, info)
+    ref = write_reference(args.out_dir, info, network)
     log(f"FINAL test accuracy {ref['test_accuracy']:.2f}% after {args.epochs} epochs, "
         f"training {train_time / 60:.1f} min, total {(time.time() - t_start) / 60:.1f} min")
 

@@ -26,6 +26,7 @@ pub mod onnx;
 pub mod ops;
 pub mod passes;
 pub mod plan;
+pub mod pytorch;
 pub mod run;
 pub mod source;
 pub mod syntax;

@@ -287,7 +287,8 @@ pub struct RunWeights {
     pub source: String,
 }
 
-/// Reads trained weights (`.safetensors` or `.npz`) named by layer path for `graph`. A file (or
+/// Reads trained weights (`.safetensors` or `.npz`) named by layer path for `graph`, without the
+/// training state PyTorch saves beside them (`num_batches_tracked`). A file (or
 /// an archive's decompressed members) larger than the network's weights could take, stored as
 /// float64, plus a megabyte of names and headers, holds something else and is refused unread.
 pub fn read_weights(path: &Path, graph: &Graph) -> Result<RunWeights, String> {
@@ -305,7 +306,9 @@ pub fn read_weights(path: &Path, graph: &Graph) -> Result<RunWeights, String> {
         ),
         _ => e.to_string(),
     })?;
-    Ok(RunWeights { tensors: Weights::new(file.tensors), source: path.display().to_string() })
+    let mut tensors = Weights::new(file.tensors);
+    tensors.drop_training_state(graph);
+    Ok(RunWeights { tensors, source: path.display().to_string() })
 }
 
 /// Deterministic weights for every tensor `graph` needs (`netc run --seed`).

@@ -30,6 +30,7 @@ const RANKS: &[(&str, usize)] = &[
     ("passes", 5),
     ("plan", 6),
     ("onnx", 6),
+    ("pytorch", 6),
     ("backend", 7),
     ("run", 8),
     ("bench", 8),

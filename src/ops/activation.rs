@@ -5,6 +5,7 @@
 
 use super::onnx::{Attr, OnnxCx, OnnxForm, kernel_activation};
 use super::sig::{Default, Ty, param};
+use super::torch::{TorchArgs, TorchForm, torch_module};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::kernels::Act;
@@ -65,6 +66,39 @@ macro_rules! kernel_onnx {
 }
 
 kernel_onnx!(Relu, Relu6, LeakyRelu, Sigmoid, Silu, HardSwish, HardSigmoid, Clip);
+
+torch_module!(
+    Relu => "nn.ReLU()",
+    Relu6 => "nn.ReLU6()",
+    Sigmoid => "nn.Sigmoid()",
+    Tanh => "nn.Tanh()",
+    Silu => "nn.SiLU()",
+    HardSwish => "nn.Hardswish()",
+    HardSigmoid => "nn.Hardsigmoid()",
+);
+
+impl TorchForm for LeakyRelu {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call("nn.LeakyReLU", &[("slope", "negative_slope")]))
+    }
+}
+
+impl TorchForm for Gelu {
+    /// PyTorch names the approximation: `approximate="tanh"`.
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(match args.given("approximate") {
+            None | Some("False") => "nn.GELU()".into(),
+            Some("True") => "nn.GELU(approximate=\"tanh\")".into(),
+            Some(flag) => format!("nn.GELU(approximate=\"tanh\" if {flag} else \"none\")"),
+        })
+    }
+}
+
+impl TorchForm for Clip {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call("nn.Hardtanh", &[("min", ""), ("max", "")]))
+    }
+}
 
 /// Declares an activation: its struct, signature, construction and formula (`act`: a kernel
 /// activation, or `apply`: a formula in f64).

@@ -1,6 +1,7 @@
 //! `add`: the element-wise sum of tensors of one shape, written explicitly or as `residual`.
 
 use super::onnx::{OnnxCx, OnnxForm};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature, SkipKind};
 use crate::diag::{Applicability, Code, Diagnostic, Edit, Suggestion};
 use crate::source::Span;
@@ -38,6 +39,16 @@ impl OnnxForm for Add {
         if self.relu {
             cx.unary("Relu", y);
         }
+    }
+}
+
+impl TorchForm for Add {
+    fn module(_: &TorchArgs) -> Option<String> {
+        None
+    }
+
+    fn forward(_: &TorchArgs, _: &str, inputs: &[String]) -> String {
+        inputs.join(" + ")
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::Diagnostic;
 use serde::Serialize;
@@ -43,6 +44,12 @@ impl OnnxForm for BatchNorm {
     }
 }
 
+impl TorchForm for BatchNorm {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call("nn.LazyBatchNorm2d", &[("eps", "eps")]))
+    }
+}
+
 impl Layer for BatchNorm {
     fn label(&self) -> Cow<'static, str> {
         "batchnorm".into()
@@ -67,6 +74,11 @@ impl Layer for BatchNorm {
         .into_iter()
         .map(|(kind, init)| WeightSpec { kind, shape: c.clone(), init })
         .collect()
+    }
+
+    /// PyTorch's count of training batches (its momentum's schedule).
+    fn training_state(&self) -> &'static [&'static str] {
+        &["num_batches_tracked"]
     }
 
     fn eval(&self, e: Eval) {

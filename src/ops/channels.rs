@@ -3,6 +3,7 @@
 use super::conv::{groups_mismatch, largest_divisor};
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;
@@ -42,6 +43,17 @@ impl OnnxForm for Slice {
         let ends = cx.constant(Value::Ints(vec![end as i64]));
         let axes = cx.constant(Value::Ints(vec![1]));
         cx.node("Slice", vec![cx.x(), starts, ends, axes], vec![]);
+    }
+}
+
+impl TorchForm for Slice {
+    fn module(_: &TorchArgs) -> Option<String> {
+        None
+    }
+
+    fn forward(args: &TorchArgs, _: &str, inputs: &[String]) -> String {
+        let (start, end) = (args.value("start").unwrap_or_default(), args.value("end").unwrap_or_default());
+        format!("{}[:, {start}:{end}]", inputs[0])
     }
 }
 
@@ -121,6 +133,12 @@ impl OnnxForm for ChannelShuffle {
         let x = cx.node("Transpose", vec![x], vec![("perm", Attr::ints(perm))]);
         let merged = cx.constant(Value::Ints([0, c].into_iter().chain(rest).collect()));
         cx.node("Reshape", vec![x, merged], vec![]);
+    }
+}
+
+impl TorchForm for ChannelShuffle {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call("nn.ChannelShuffle", &[("groups", "")]))
     }
 }
 

@@ -1,6 +1,7 @@
 //! `concat`: joins maps along the channels.
 
 use super::onnx::{Attr, OnnxCx, OnnxForm};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;
@@ -31,6 +32,16 @@ impl Builtin for Concat {
 impl OnnxForm for Concat {
     fn onnx(&self, cx: &mut OnnxCx) {
         cx.node("Concat", cx.inputs.to_vec(), vec![("axis", Attr::Int(1))]);
+    }
+}
+
+impl TorchForm for Concat {
+    fn module(_: &TorchArgs) -> Option<String> {
+        None
+    }
+
+    fn forward(_: &TorchArgs, _: &str, inputs: &[String]) -> String {
+        format!("torch.cat([{}], 1)", inputs.join(", "))
     }
 }
 

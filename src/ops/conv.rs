@@ -2,6 +2,7 @@
 
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Padding, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
 use crate::kernels::{Act, Conv2d, Epilogue, conv_out, reference};
@@ -172,6 +173,40 @@ impl OnnxForm for Conv {
             y = cx.node("Add", vec![y, cx.inputs[1].clone()], vec![]);
         }
         cx.maybe_act(y, self.act);
+    }
+}
+
+impl TorchForm for Conv {
+    const HELPERS: &'static [&'static str] = &[r#"
+class Conv(nn.LazyConv2d):
+    """netc's `conv(out, kernel = 3, stride = 1, pad = same, bias = true, groups = 1, dilation = 1)`:
+    a lazy Conv2d (its input channels come from its first input) with netc's `pad`: "same" (half
+    the dilated kernel on each side), "valid" (none), an int, [h, w] or [top, left, bottom, right]."""
+
+    cls_to_become = None  # stays a Conv, for its padding, once its weight has a shape
+
+    def __init__(self, out, kernel=3, stride=1, pad="same", bias=True, groups=1, dilation=1):
+        kernel = [kernel] * 2 if isinstance(kernel, int) else kernel
+        dilation = [dilation] * 2 if isinstance(dilation, int) else dilation
+        if pad == "same":
+            pad = [d * (k - 1) // 2 for k, d in zip(kernel, dilation)]
+        elif pad == "valid":
+            pad = 0
+        if isinstance(pad, int):
+            pad = [pad, pad]
+        top, left, bottom, right = pad * 2 if len(pad) == 2 else pad
+        symmetric = (top, left) == (bottom, right)
+        super().__init__(out, kernel, stride, (top, left) if symmetric else 0, dilation, groups, bias)
+        self.pad_first = None if symmetric else (left, right, top, bottom)
+
+    def forward(self, x):
+        if self.pad_first is not None:
+            x = F.pad(x, self.pad_first)
+        return super().forward(x)
+"#];
+
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.mirror("Conv"))
     }
 }
 

@@ -3,6 +3,7 @@
 use super::conv::{fmt_pair, groups_mismatch, largest_divisor};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;
@@ -103,6 +104,24 @@ impl OnnxForm for ConvTranspose {
             ("group", Attr::Int(self.groups as i64)),
         ];
         cx.node("ConvTranspose", inputs, attrs);
+    }
+}
+
+impl TorchForm for ConvTranspose {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call(
+            "nn.LazyConvTranspose2d",
+            &[
+                ("out", ""),
+                ("kernel", ""),
+                ("stride", "stride"),
+                ("pad", "padding"),
+                ("output_pad", "output_padding"),
+                ("groups", "groups"),
+                ("bias", "bias"),
+                ("dilation", "dilation"),
+            ],
+        ))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Applicability, Code, Diagnostic, Suggestion};
 use crate::kernels::{Act, reference};
@@ -55,6 +56,21 @@ impl OnnxForm for Dense {
         }
         let y = cx.node("Gemm", inputs, vec![("transB", Attr::Int(1))]);
         cx.maybe_act(y, self.act);
+    }
+}
+
+impl TorchForm for Dense {
+    /// `nn.Linear` when the call declares its input size, else lazy.
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(match args.given("in_features") {
+            Some(_) => args.call("nn.Linear", &[("in_features", ""), ("out", ""), ("bias", "bias")]),
+            None => args.call("nn.LazyLinear", &[("out", ""), ("bias", "bias")]),
+        })
+    }
+
+    /// A dense layer flattens a map itself.
+    fn forward(_: &TorchArgs, layer: &str, inputs: &[String]) -> String {
+        format!("{layer}({}.flatten(1))", inputs[0])
     }
 }
 

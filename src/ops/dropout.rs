@@ -4,6 +4,7 @@
 
 use super::onnx::{OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;
@@ -45,6 +46,12 @@ impl OnnxForm for Dropout {
     }
 }
 
+impl TorchForm for Dropout {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call("nn.Dropout", &[("p", "")]))
+    }
+}
+
 impl Layer for Dropout {
     fn label(&self) -> Cow<'static, str> {
         "dropout".into()
@@ -82,6 +89,28 @@ impl Builtin for StochasticDepth {
 impl OnnxForm for StochasticDepth {
     fn onnx(&self, cx: &mut OnnxCx) {
         cx.unary("Identity", cx.x());
+    }
+}
+
+impl TorchForm for StochasticDepth {
+    const HELPERS: &'static [&'static str] = &[r#"
+class StochasticDepth(nn.Module):
+    """netc's `stochastic_depth(p)`, torchvision's "row" mode: in training, each sample's branch is
+    dropped with probability p and the kept ones scaled by 1 / (1 - p); the identity in eval mode."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = x.new_empty([x.shape[0]] + [1] * (x.dim() - 1)).bernoulli_(1 - self.p)
+        return x * keep / (1 - self.p)
+"#];
+
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.mirror("StochasticDepth"))
     }
 }
 

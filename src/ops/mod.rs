@@ -6,7 +6,7 @@
 //! attributes it exports and its reference kernel ([`Layer`]). The [`Op`] enum and its dispatch
 //! are generated from the list at the bottom of this file, so adding an op is one new type, one
 //! line in that list, and the holes the compiler then points at (exhaustive matches in the
-//! passes and back ends).
+//! passes and back ends, the ONNX and PyTorch forms the list requires).
 
 mod activation;
 mod add;
@@ -25,6 +25,7 @@ mod pool;
 mod reshape;
 pub mod sig;
 mod softmax;
+pub mod torch;
 mod upsample;
 
 pub use activation::{Activation, Clip, Gelu, HardSigmoid, HardSwish, LeakyRelu, Relu, Relu6, Sigmoid, Silu, Tanh};
@@ -195,6 +196,11 @@ pub trait Layer {
     fn weights(&self, _inputs: &[Vec<usize>]) -> Vec<WeightSpec> {
         Vec::new()
     }
+    /// What PyTorch keeps beside the layer's weights for training only (`num_batches_tracked`):
+    /// weight files may hold `<path>.<kind>` of these, and inference ignores them.
+    fn training_state(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The kernel activation this layer is, if it is one: the optimizer fuses it into the
     /// convolution or dense layer before it.
     fn act(&self) -> Option<crate::kernels::Act> {
@@ -216,10 +222,13 @@ pub trait Builtin: Layer + Sized {
     fn from_args(args: &Args) -> Result<Self, Box<Diagnostic>>;
 }
 
-/// A built-in layer in the registry: its signature and how a call builds it.
+/// A built-in layer in the registry: its signature, how a call builds it and how PyTorch
+/// writes it.
 pub struct Entry {
     pub sig: &'static Signature,
     pub build: fn(&Args) -> Result<Op, Box<Diagnostic>>,
+    /// Its PyTorch form (`netc emit pytorch`).
+    pub torch: torch::TorchEntry,
 }
 
 /// Generates [`Op`] with its dispatch and the registry [`BUILTINS`] from the list of ops:
@@ -255,7 +264,11 @@ macro_rules! ops {
 
         /// Every built-in layer, in the order the book lists them.
         pub static BUILTINS: &[Entry] = &[
-            $(Entry { sig: &<$t as Builtin>::SIGNATURE, build: |a| <$t as Builtin>::from_args(a).map(Op::$v) },)*
+            $(Entry {
+                sig: &<$t as Builtin>::SIGNATURE,
+                build: |a| <$t as Builtin>::from_args(a).map(Op::$v),
+                torch: torch::TorchEntry::of::<$t>(),
+            },)*
         ];
     };
 }
@@ -326,6 +339,10 @@ impl Op {
 
     pub fn passes_through(&self) -> bool {
         self.layer().passes_through()
+    }
+
+    pub fn training_state(&self) -> &'static [&'static str] {
+        self.layer().training_state()
     }
 
     pub fn act(&self) -> Option<crate::kernels::Act> {

@@ -2,6 +2,7 @@
 //! (squeeze-and-excitation).
 
 use super::onnx::{OnnxCx, OnnxForm};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;
@@ -43,6 +44,17 @@ impl OnnxForm for Mul {
         if cx.inputs.len() == 1 {
             cx.unary("Identity", y);
         }
+    }
+}
+
+impl TorchForm for Mul {
+    fn module(_: &TorchArgs) -> Option<String> {
+        None
+    }
+
+    /// A `Cx1x1` gate broadcasts over the map, as in netc.
+    fn forward(_: &TorchArgs, _: &str, inputs: &[String]) -> String {
+        inputs.join(" * ")
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
 use crate::diag::Diagnostic;
 use serde::Serialize;
@@ -42,6 +43,37 @@ impl OnnxForm for LayerNorm {
         let attrs = vec![("axis", Attr::Int(-1)), ("epsilon", Attr::Float(self.eps))];
         let y = cx.node("LayerNormalization", vec![x, cx.weight(0), cx.weight(1)], attrs);
         cx.node("Transpose", vec![y], vec![("perm", Attr::ints(back))]);
+    }
+}
+
+impl TorchForm for LayerNorm {
+    const HELPERS: &'static [&'static str] = &[r#"
+class LayerNorm(nn.modules.lazy.LazyModuleMixin, nn.Module):
+    """netc's `layernorm(eps = 1e-5)`: at every position the channels normalized, then scaled and
+    shifted per channel (ConvNeXt's LayerNorm2d; on a vector, its features). Its weight and bias
+    take their size from its first input, as PyTorch's lazy modules do."""
+
+    def __init__(self, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.UninitializedParameter()
+        self.bias = nn.UninitializedParameter()
+
+    def initialize_parameters(self, x):
+        if self.has_uninitialized_params():
+            with torch.no_grad():
+                self.weight.materialize(x.shape[1:2])
+                self.bias.materialize(x.shape[1:2])
+                nn.init.ones_(self.weight)
+                nn.init.zeros_(self.bias)
+
+    def forward(self, x):
+        x = x.movedim(1, -1)
+        return F.layer_norm(x, x.shape[-1:], self.weight, self.bias, self.eps).movedim(-1, 1)
+"#];
+
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.mirror("LayerNorm"))
     }
 }
 
@@ -109,6 +141,31 @@ impl OnnxForm for Scale {
         let w = cx.weight(0);
         let w = cx.per_channel(w);
         cx.node("Mul", vec![cx.x(), w], vec![]);
+    }
+}
+
+impl TorchForm for Scale {
+    const HELPERS: &'static [&'static str] = &[r#"
+class Scale(nn.modules.lazy.LazyModuleMixin, nn.Module):
+    """netc's `scale`: each channel multiplied by a learned factor (ConvNeXt's layer scale), its
+    size taken from its first input."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.UninitializedParameter()
+
+    def initialize_parameters(self, x):
+        if self.has_uninitialized_params():
+            with torch.no_grad():
+                self.weight.materialize(x.shape[1:2])
+                nn.init.ones_(self.weight)
+
+    def forward(self, x):
+        return x * self.weight.view([-1] + [1] * (x.dim() - 2))
+"#];
+
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.mirror("Scale"))
     }
 }
 

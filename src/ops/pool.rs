@@ -4,6 +4,7 @@
 use super::conv::fmt_pair;
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, ParamSig, Range, Ty, param};
+use super::torch::{TorchArgs, TorchForm, torch_module};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::kernels::{Pool2d, pool_out, reference};
@@ -154,6 +155,15 @@ impl OnnxForm for MaxPool {
     }
 }
 
+impl TorchForm for MaxPool {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call(
+            "nn.MaxPool2d",
+            &[("kernel", ""), ("stride", "stride"), ("pad", "padding"), ("ceil_mode", "ceil_mode")],
+        ))
+    }
+}
+
 impl Layer for MaxPool {
     fn label(&self) -> Cow<'static, str> {
         "maxpool".into()
@@ -202,6 +212,21 @@ impl OnnxForm for AvgPool {
         let mut attrs = self.window.onnx_attrs();
         attrs.push(("count_include_pad", Attr::Int(self.count_include_pad as i64)));
         cx.node("AveragePool", vec![cx.x()], attrs);
+    }
+}
+
+impl TorchForm for AvgPool {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(args.call(
+            "nn.AvgPool2d",
+            &[
+                ("kernel", ""),
+                ("stride", "stride"),
+                ("pad", "padding"),
+                ("ceil_mode", "ceil_mode"),
+                ("count_include_pad", "count_include_pad"),
+            ],
+        ))
     }
 }
 
@@ -307,6 +332,21 @@ impl OnnxForm for AdaptiveAvgPool {
     }
 }
 
+/// An adaptive pool's output size in PyTorch: `h`, or `(h, w)`.
+fn adaptive_size(args: &TorchArgs) -> String {
+    let h = args.value("h").unwrap_or_default();
+    match args.given("w") {
+        Some(w) => format!("({h}, {w})"),
+        None => h,
+    }
+}
+
+impl TorchForm for AdaptiveAvgPool {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(format!("nn.AdaptiveAvgPool2d({})", adaptive_size(args)))
+    }
+}
+
 impl Layer for AdaptiveAvgPool {
     fn label(&self) -> Cow<'static, str> {
         "adaptive_avgpool".into()
@@ -340,6 +380,12 @@ impl Builtin for AdaptiveMaxPool {
 impl OnnxForm for AdaptiveMaxPool {
     fn onnx(&self, cx: &mut OnnxCx) {
         self.0.onnx("MaxPool", cx)
+    }
+}
+
+impl TorchForm for AdaptiveMaxPool {
+    fn module(args: &TorchArgs) -> Option<String> {
+        Some(format!("nn.AdaptiveMaxPool2d({})", adaptive_size(args)))
     }
 }
 
@@ -392,6 +438,8 @@ impl OnnxForm for GlobalAvgPool {
         cx.unary("GlobalAveragePool", cx.x());
     }
 }
+
+torch_module!(GlobalAvgPool => "nn.AdaptiveAvgPool2d(1)", GlobalMaxPool => "nn.AdaptiveMaxPool2d(1)");
 
 impl Layer for GlobalAvgPool {
     fn label(&self) -> Cow<'static, str> {

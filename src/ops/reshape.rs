@@ -1,6 +1,7 @@
 //! Layers that only move data: `flatten` and `identity`.
 
 use super::onnx::{Attr, OnnxCx, OnnxForm};
+use super::torch::torch_module;
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;
@@ -35,6 +36,8 @@ impl OnnxForm for Flatten {
         cx.node("Flatten", vec![cx.x()], vec![("axis", Attr::Int(1))]);
     }
 }
+
+torch_module!(Flatten => "nn.Flatten()", Identity => "nn.Identity()");
 
 impl Layer for Flatten {
     fn label(&self) -> Cow<'static, str> {

@@ -1,6 +1,7 @@
 //! `softmax` over each sample's features.
 
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;
@@ -36,6 +37,17 @@ impl OnnxForm for Softmax {
             let dims = cx.constant(Value::Ints(std::iter::once(0).chain(shape.iter().map(|&d| d as i64)).collect()));
             cx.node("Reshape", vec![y, dims], vec![]);
         }
+    }
+}
+
+impl TorchForm for Softmax {
+    fn module(_: &TorchArgs) -> Option<String> {
+        None
+    }
+
+    /// Over all of a sample's features, whatever its shape.
+    fn forward(_: &TorchArgs, _: &str, inputs: &[String]) -> String {
+        format!("{0}.flatten(1).softmax(1).view_as({0})", inputs[0])
     }
 }
 

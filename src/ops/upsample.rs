@@ -3,6 +3,7 @@
 
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, Ty, param};
+use super::torch::{TorchArgs, TorchForm};
 use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;
@@ -64,6 +65,20 @@ impl OnnxForm for Upsample {
             vec![("mode", Attr::Str("linear")), ("coordinate_transformation_mode", Attr::Str("pytorch_half_pixel"))]
         };
         cx.node("Resize", vec![cx.x(), String::new(), scales], attrs);
+    }
+}
+
+impl TorchForm for Upsample {
+    /// PyTorch's `nearest` and `bilinear` (with `align_corners = False`) are netc's; its
+    /// `scale_factor` takes `[h, w]` as a tuple.
+    fn module(args: &TorchArgs) -> Option<String> {
+        let scale = args.value("scale").unwrap_or_default();
+        let scale = match scale.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            Some(pair) => format!("({pair})"),
+            None => scale,
+        };
+        let mode = args.given("mode").map(|m| format!(", mode={m}")).unwrap_or_default();
+        Some(format!("nn.Upsample(scale_factor={scale}{mode})"))
     }
 }
 

@@ -38,6 +38,21 @@ impl Weights {
         Weights { tensors }
     }
 
+    /// Drops what PyTorch saves beside the weights of `graph`'s layers for training only
+    /// (BatchNorm's `num_batches_tracked`, see `Layer::training_state`): inference does not use
+    /// it, so a `state_dict()` saved as it is loads.
+    pub fn drop_training_state(&mut self, graph: &Graph) {
+        for n in graph.g.node_indices() {
+            let kinds = graph.g[n].op.training_state();
+            if !kinds.is_empty() {
+                let path = graph.path(n);
+                for kind in kinds {
+                    self.tensors.remove(&format!("{path}.{kind}"));
+                }
+            }
+        }
+    }
+
     /// Checks that the weights are exactly what the graph needs. Extra tensors, missing ones and
     /// wrong shapes are all listed in one E0018 diagnostic pointing at the first affected layer.
     pub fn validate(&self, graph: &Graph, source: &str) -> Result<(), Box<Diagnostic>> {
