@@ -9,6 +9,7 @@
 //! Araujo et al., "Computing Receptive Fields of Convolutional Neural Networks" (Distill, 2019).
 
 use crate::ir::{Graph, Op};
+use crate::ops::Reach;
 use petgraph::stable_graph::NodeIndex;
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
@@ -31,10 +32,6 @@ impl Frac {
     fn new(num: u64, den: u64) -> Frac {
         let g = gcd(num, den).max(1);
         Frac { num: num / g, den: den / g }
-    }
-
-    fn int(n: usize) -> Frac {
-        Frac::new(n as u64, 1)
     }
 
     fn add(self, o: Frac) -> Frac {
@@ -126,62 +123,17 @@ impl Field {
 }
 
 /// The field of a layer's output given its operands' fields and shapes: operand 0 goes through
-/// the layer's window; the others (a residual's, a concat's) are read position by position.
+/// the layer's window ([`Op::reach`]); the others (a residual's, a concat's) are read position by
+/// position.
 fn through(op: &Op, fields: &[Field], inputs: &[Vec<usize>]) -> Field {
     let Some(&first) = fields.first() else { return Field::NoMap };
-    let pair = |v: [usize; 2]| v.map(Frac::int);
-    let dilated = |k: [usize; 2], d: [usize; 2]| [0, 1].map(|i| Frac::int(d[i] * (k[i] - 1)));
-    let own = match op {
-        Op::Input(_) => Field::NoMap,
-        Op::Conv(c) => first.window(dilated(c.kernel, c.dilation), pair(c.stride)),
-        // An output position of a transposed convolution reads the input positions whose taps
-        // land on it: at most `floor(d (k - 1) / s) + 1` of them, `1 / s` output steps apart.
-        Op::ConvTranspose(c) => {
-            let extent = [0, 1].map(|i| Frac::int(c.dilation[i] * (c.kernel[i] - 1) / c.stride[i]));
-            first.window(extent, c.stride.map(|s| Frac::new(1, s as u64)))
-        }
-        Op::MaxPool(p) => first.window(dilated(p.0.kernel, [1, 1]), pair(p.0.stride)),
-        Op::AvgPool(p) => first.window(dilated(p.window.kernel, [1, 1]), pair(p.window.stride)),
-        Op::AdaptiveAvgPool(p) => adaptive(first, p.0.size, inputs),
-        Op::AdaptiveMaxPool(p) => adaptive(first, p.0.size, inputs),
-        // Nearest neighbour reads one input pixel, bilinear two neighbours along each axis.
-        Op::Upsample(u) => {
-            let extent = if u.mode == "nearest" { Frac::int(0) } else { Frac::ONE };
-            first.window([extent; 2], u.scale.map(|s| Frac::new(1, s as u64)))
-        }
-        Op::GlobalAvgPool(_) | Op::GlobalMaxPool(_) | Op::Flatten(_) | Op::Dense(_) | Op::Softmax(_) => first.global(),
-        Op::Relu(_)
-        | Op::Relu6(_)
-        | Op::LeakyRelu(_)
-        | Op::Sigmoid(_)
-        | Op::Tanh(_)
-        | Op::Silu(_)
-        | Op::Gelu(_)
-        | Op::HardSwish(_)
-        | Op::HardSigmoid(_)
-        | Op::Clip(_)
-        | Op::BatchNorm(_)
-        | Op::LayerNorm(_)
-        | Op::Scale(_)
-        | Op::Add(_)
-        | Op::Mul(_)
-        | Op::Concat(_)
-        | Op::Slice(_)
-        | Op::ChannelShuffle(_)
-        | Op::Dropout(_)
-        | Op::StochasticDepth(_)
-        | Op::Identity(_) => first,
+    let frac = |(num, den): (u64, u64)| Frac::new(num, den);
+    let own = match op.reach(inputs) {
+        Reach::Pointwise => first,
+        Reach::Window { extent, stride } => first.window(extent.map(frac), stride.map(frac)),
+        Reach::Global => first.global(),
     };
     fields[1..].iter().fold(own, |f, &o| f.merge(o))
-}
-
-/// Adaptive pooling to `size` with PyTorch's bins: output `i` pools input rows
-/// `floor(i H / h) .. ceil((i + 1) H / h)`, so the widest bin is the window and `H / h` the stride.
-fn adaptive(first: Field, size: [usize; 2], inputs: &[Vec<usize>]) -> Field {
-    let [_, h, w] = inputs[0][..] else { return first.global() };
-    let widest = |n: usize, out: usize| (0..out).map(|i| ((i + 1) * n).div_ceil(out) - i * n / out).max().unwrap_or(1);
-    let extent = [Frac::int(widest(h, size[0]) - 1), Frac::int(widest(w, size[1]) - 1)];
-    first.window(extent, [Frac::new(h as u64, size[0] as u64), Frac::new(w as u64, size[1] as u64)])
 }
 
 /// The receptive field of every layer of a checked graph, with respect to its spatial inputs.

@@ -3,7 +3,7 @@
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Padding, Range, Ty, param};
 use super::torch::{TorchArgs, TorchForm};
-use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
+use super::{Args, Builtin, Cost, Eval, Init, Layer, Reach, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
 use crate::kernels::{Act, Conv2d, Epilogue, conv_out, reference};
 use crate::tensor::fmt_shape;
@@ -211,6 +211,10 @@ class Conv(nn.LazyConv2d):
 }
 
 impl Layer for Conv {
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        Reach::window(self.kernel, self.dilation, self.stride)
+    }
+
     fn label(&self) -> Cow<'static, str> {
         let add = if self.residual { "+add" } else { "" };
         match self.act {

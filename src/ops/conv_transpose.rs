@@ -4,7 +4,7 @@ use super::conv::{fmt_pair, groups_mismatch, largest_divisor};
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Range, Ty, param};
 use super::torch::{TorchArgs, TorchForm};
-use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
+use super::{Args, Builtin, Cost, Eval, Init, Layer, Reach, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Code, Diagnostic};
 use crate::tensor::fmt_shape;
 use serde::Serialize;
@@ -126,6 +126,13 @@ impl TorchForm for ConvTranspose {
 }
 
 impl Layer for ConvTranspose {
+    /// An output position reads the input positions whose taps land on it: at most
+    /// `floor(d (k - 1) / s) + 1` of them, `1 / s` output steps apart.
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        let extent = [0, 1].map(|i| (self.dilation[i] * (self.kernel[i] - 1) / self.stride[i]) as u64);
+        Reach::Window { extent: extent.map(|e| (e, 1)), stride: self.stride.map(|s| (1, s as u64)) }
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "conv_transpose".into()
     }

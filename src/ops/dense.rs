@@ -3,7 +3,7 @@
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::sig::{Default, Ty, param};
 use super::torch::{TorchArgs, TorchForm};
-use super::{Args, Builtin, Cost, Eval, Init, Layer, ShapeCx, Signature, WeightSpec};
+use super::{Args, Builtin, Cost, Eval, Init, Layer, Reach, ShapeCx, Signature, WeightSpec};
 use crate::diag::{Applicability, Code, Diagnostic, Suggestion};
 use crate::kernels::{Act, reference};
 use crate::source::Span;
@@ -75,6 +75,10 @@ impl TorchForm for Dense {
 }
 
 impl Layer for Dense {
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        Reach::Global
+    }
+
     fn label(&self) -> Cow<'static, str> {
         match self.act {
             None => "dense".into(),

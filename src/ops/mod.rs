@@ -100,6 +100,30 @@ pub struct WeightSpec {
     pub init: Init,
 }
 
+/// How far one position of a layer's output reaches into its first operand, along rows and
+/// columns: what receptive fields are made of (`check::receptive`). Fractions are
+/// `(numerator, denominator)`: upsampling moves less than one input step per output step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// The same position: elementwise layers, normalizations, channel operations.
+    Pointwise,
+    /// A window spanning `extent` input steps (a 3-tap window spans 2), whose outputs are
+    /// `stride` input steps apart.
+    Window { extent: [(u64, u64); 2], stride: [(u64, u64); 2] },
+    /// Every position: global pools, `flatten`, `dense`.
+    Global,
+}
+
+impl Reach {
+    /// A window of `kernel` taps `dilation` apart, moved by `stride`.
+    pub fn window(kernel: [usize; 2], dilation: [usize; 2], stride: [usize; 2]) -> Reach {
+        Reach::Window {
+            extent: [0, 1].map(|i| ((dilation[i] * (kernel[i] - 1)) as u64, 1)),
+            stride: stride.map(|s| (s as u64, 1)),
+        }
+    }
+}
+
 /// A layer's trainable parameters and FLOPs (2 per multiply-add) per sample.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cost {
@@ -205,6 +229,11 @@ pub trait Layer {
     /// convolution or dense layer before it.
     fn act(&self) -> Option<crate::kernels::Act> {
         None
+    }
+    /// How far an output position reaches into operand 0 (given the operands' shapes); by
+    /// default, the same position.
+    fn reach(&self, _inputs: &[Vec<usize>]) -> Reach {
+        Reach::Pointwise
     }
     /// True for layers that pass their input through at inference (`identity`, `dropout`):
     /// the optimizer removes them.
@@ -347,6 +376,10 @@ impl Op {
 
     pub fn act(&self) -> Option<crate::kernels::Act> {
         self.layer().act()
+    }
+
+    pub fn reach(&self, inputs: &[Vec<usize>]) -> Reach {
+        self.layer().reach(inputs)
     }
 
     /// The op's attributes as JSON (`netc check --format json`).

@@ -5,7 +5,7 @@ use super::conv::fmt_pair;
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, ParamSig, Range, Ty, param};
 use super::torch::{TorchArgs, TorchForm, torch_module};
-use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
+use super::{Args, Builtin, Eval, Layer, Reach, ShapeCx, Signature};
 use crate::diag::{Code, Diagnostic};
 use crate::kernels::{Pool2d, pool_out, reference};
 use crate::tensor::fmt_shape;
@@ -165,6 +165,10 @@ impl TorchForm for MaxPool {
 }
 
 impl Layer for MaxPool {
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        Reach::window(self.0.kernel, [1, 1], self.0.stride)
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "maxpool".into()
     }
@@ -231,6 +235,10 @@ impl TorchForm for AvgPool {
 }
 
 impl Layer for AvgPool {
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        Reach::window(self.window.kernel, [1, 1], self.window.stride)
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "avgpool".into()
     }
@@ -262,6 +270,19 @@ pub struct AdaptiveMaxPool(pub AdaptivePool);
 const ADAPTIVE: [ParamSig; 2] = [param("h", Ty::Int, Default::Required), param("w", Ty::Int, Default::SameAs("h"))];
 
 impl AdaptivePool {
+    /// PyTorch's bins: output `i` pools input rows `floor(i H / h) .. ceil((i + 1) H / h)`, so the
+    /// widest bin is the window and `H / h` the stride.
+    fn reach(&self, input: &[usize]) -> Reach {
+        let [_, h, w] = input[..] else { return Reach::Global };
+        let widest =
+            |n: usize, out: usize| (0..out).map(|i| ((i + 1) * n).div_ceil(out) - i * n / out).max().unwrap_or(1);
+        let [oh, ow] = self.size;
+        Reach::Window {
+            extent: [((widest(h, oh) - 1) as u64, 1), ((widest(w, ow) - 1) as u64, 1)],
+            stride: [(h as u64, oh as u64), (w as u64, ow as u64)],
+        }
+    }
+
     fn from_args(a: &Args) -> AdaptivePool {
         AdaptivePool { size: [a.int("h"), a.int("w")] }
     }
@@ -348,6 +369,10 @@ impl TorchForm for AdaptiveAvgPool {
 }
 
 impl Layer for AdaptiveAvgPool {
+    fn reach(&self, inputs: &[Vec<usize>]) -> Reach {
+        self.0.reach(&inputs[0])
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "adaptive_avgpool".into()
     }
@@ -390,6 +415,10 @@ impl TorchForm for AdaptiveMaxPool {
 }
 
 impl Layer for AdaptiveMaxPool {
+    fn reach(&self, inputs: &[Vec<usize>]) -> Reach {
+        self.0.reach(&inputs[0])
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "adaptive_maxpool".into()
     }
@@ -442,6 +471,10 @@ impl OnnxForm for GlobalAvgPool {
 torch_module!(GlobalAvgPool => "nn.AdaptiveAvgPool2d(1)", GlobalMaxPool => "nn.AdaptiveMaxPool2d(1)");
 
 impl Layer for GlobalAvgPool {
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        Reach::Global
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "global_avgpool".into()
     }
@@ -479,6 +512,10 @@ impl OnnxForm for GlobalMaxPool {
 }
 
 impl Layer for GlobalMaxPool {
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        Reach::Global
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "global_maxpool".into()
     }

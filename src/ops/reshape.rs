@@ -2,7 +2,7 @@
 
 use super::onnx::{Attr, OnnxCx, OnnxForm};
 use super::torch::torch_module;
-use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
+use super::{Args, Builtin, Eval, Layer, Reach, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -40,6 +40,10 @@ impl OnnxForm for Flatten {
 torch_module!(Flatten => "nn.Flatten()", Identity => "nn.Identity()");
 
 impl Layer for Flatten {
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        Reach::Global
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "flatten".into()
     }

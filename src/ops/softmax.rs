@@ -2,7 +2,7 @@
 
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::torch::{TorchArgs, TorchForm};
-use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
+use super::{Args, Builtin, Eval, Layer, Reach, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -52,6 +52,10 @@ impl TorchForm for Softmax {
 }
 
 impl Layer for Softmax {
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        Reach::Global
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "softmax".into()
     }

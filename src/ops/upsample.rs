@@ -4,7 +4,7 @@
 use super::onnx::{Attr, OnnxCx, OnnxForm, Value};
 use super::sig::{Default, Ty, param};
 use super::torch::{TorchArgs, TorchForm};
-use super::{Args, Builtin, Eval, Layer, ShapeCx, Signature};
+use super::{Args, Builtin, Eval, Layer, Reach, ShapeCx, Signature};
 use crate::diag::Diagnostic;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -83,6 +83,12 @@ impl TorchForm for Upsample {
 }
 
 impl Layer for Upsample {
+    /// Nearest neighbour reads one input pixel, bilinear two neighbours along each axis.
+    fn reach(&self, _: &[Vec<usize>]) -> Reach {
+        let extent = if self.mode == "nearest" { 0 } else { 1 };
+        Reach::Window { extent: [(extent, 1); 2], stride: self.scale.map(|s| (1, s as u64)) }
+    }
+
     fn label(&self) -> Cow<'static, str> {
         "upsample".into()
     }
