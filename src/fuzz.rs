@@ -18,12 +18,24 @@ pub const MAX_INPUT: usize = 1 << 20;
 /// without compression, and small enough that inflating whatever the fuzzer builds stays fast.
 pub const MAX_NPZ_BYTES: u64 = MAX_INPUT as u64;
 
-/// `.npy`: parse; a parsed array re-encoded by netc's writer reads back bit for bit.
+/// `.npy`: parse; a parsed array re-encoded by netc's writer reads back bit for bit; the
+/// streaming reader of `netc run` (`NpyReader`, on the bytes as a file) accepts exactly the
+/// files the parser accepts, with the same shape, and its rows are the parsed values.
 pub fn npy(data: &[u8]) {
     if data.len() > MAX_INPUT {
         return;
     }
-    if let Ok(array) = io::parse_npy(data, "fuzz.npy") {
+    let file = sandbox().join("fuzz.npy");
+    std::fs::write(&file, data).expect("the sandbox folder is writable");
+    let streamed = io::NpyReader::open(&file);
+    let parsed = io::parse_npy(data, "fuzz.npy");
+    assert_eq!(streamed.is_ok(), parsed.is_ok(), "the streaming reader and the parser disagree on a file");
+    if let (Ok(reader), Ok(array)) = (streamed, &parsed) {
+        assert_eq!(reader.shape, array.shape);
+        let rows = reader.rows(0, array.shape.first().copied().unwrap_or(1)).expect("every row of a valid file reads");
+        assert!(encode_npy(&rows) == encode_npy(array), "streamed rows differ from the file's values");
+    }
+    if let Ok(array) = parsed {
         assert_consistent(&array);
         let bytes = encode_npy(&array);
         let again = io::parse_npy(&bytes, "re-encoded.npy").expect("netc reads the .npy files it writes");
