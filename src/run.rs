@@ -312,8 +312,31 @@ pub fn read_weights(path: &Path, graph: &Graph) -> Result<RunWeights, String> {
 }
 
 /// Deterministic weights for every tensor `graph` needs (`netc run --seed`).
-pub fn generated_weights(graph: &Graph, seed: u64) -> RunWeights {
-    RunWeights { tensors: Weights::generate(graph, seed), source: "generated weights".to_string() }
+fn generated_weights(graph: &Graph, seed: u64) -> RunWeights {
+    RunWeights { tensors: Weights::generate(graph, seed), source: GENERATED.to_string() }
+}
+
+/// What [`RunWeights::source`] says of generated weights.
+const GENERATED: &str = "generated weights";
+
+impl RunWeights {
+    /// Whether these are generated weights (no `--weights` given).
+    pub fn generated(&self) -> bool {
+        self.source == GENERATED
+    }
+}
+
+/// The weights of a run or an emitted model: read from `path` (`--weights`), or generated from
+/// `seed`; either way only once the network's weights are known to fit in `limit` bytes
+/// (`--max-memory`, E0013), and validated against the network (E0018).
+pub fn choose_weights(graph: &Graph, path: Option<&Path>, seed: u64, limit: u64) -> Result<RunWeights, RunError> {
+    check_memory(graph, None, limit).map_err(RunError::Diagnostic)?;
+    let weights = match path {
+        Some(p) => read_weights(p, graph)?,
+        None => generated_weights(graph, seed),
+    };
+    weights.tensors.validate(graph, &weights.source).map_err(RunError::Diagnostic)?;
+    Ok(weights)
 }
 
 /// Class names, one per line of a labels file; classes beyond the file are `class N`.

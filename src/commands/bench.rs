@@ -7,8 +7,8 @@ use crate::backend::BackendKind;
 use crate::bench::{self, BenchResult, Budget};
 use crate::check::{human_flops, layer_table};
 use crate::ir::LowerOptions;
+use crate::run::RunError;
 use crate::run::prepare;
-use crate::weights::Weights;
 use clap::ValueEnum;
 use std::io::Write;
 use std::path::PathBuf;
@@ -62,8 +62,12 @@ pub(super) fn bench(a: &BenchArgs, s: &mut Streams) -> u8 {
     let threads = a.threads.unwrap_or_else(default_threads);
     let flops = layer_table(&c.graph).total_flops;
     let limit = a.max_memory.unwrap_or_else(crate::run::default_memory_limit);
-    let prepared = crate::run::check_memory(&c.graph, None, limit)
-        .and_then(|()| prepare(&c.graph, Weights::generate(&c.graph, 0), "generated weights"))
+    let prepared = match crate::run::choose_weights(&c.graph, None, 0, limit) {
+        Ok(w) => prepare(&c.graph, w.tensors, &w.source),
+        Err(RunError::Diagnostic(d)) => Err(d),
+        Err(RunError::Io(e)) => return s.io_error(e),
+    };
+    let prepared = prepared
         .and_then(|(g, plan)| crate::run::check_memory(&c.graph, Some((&plan, batch)), limit).map(|()| (g, plan)));
     let (optimized, plan) = match prepared {
         Ok(p) => p,

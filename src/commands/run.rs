@@ -90,32 +90,23 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
         run::override_normalize(&mut c.graph, Normalize { scale: 1.0, mean, std });
     }
     let limit = a.max_memory.unwrap_or_else(run::default_memory_limit);
-    if let Err(d) = run::check_memory(&c.graph, None, limit) {
-        s.diagnostics(&c, &[*d]);
-        return FAILURE;
-    }
-    let weights = match &a.weights {
-        Some(p) => match run::read_weights(p, &c.graph) {
-            Ok(w) => w,
-            Err(e) => return s.io_error(e),
-        },
-        None => {
-            let _ = writeln!(
-                s.err,
-                "warning: no --weights given: using generated He-initialized weights (seed {}); the outputs are not meaningful predictions",
-                a.seed
-            );
-            run::generated_weights(&c.graph, a.seed)
-        }
-    };
-    let inputs = match run::open_inputs(&c.graph, &a.input) {
-        Ok(t) => t,
+    let chosen = run::choose_weights(&c.graph, a.weights.as_deref(), a.seed, limit)
+        .and_then(|w| run::open_inputs(&c.graph, &a.input).map(|i| (w, i)));
+    let (weights, inputs) = match chosen {
+        Ok(w) => w,
         Err(RunError::Io(e)) => return s.io_error(e),
         Err(RunError::Diagnostic(d)) => {
             s.diagnostics(&c, &[*d]);
             return FAILURE;
         }
     };
+    if weights.generated() {
+        let _ = writeln!(
+            s.err,
+            "warning: no --weights given: using generated He-initialized weights (seed {}); the outputs are not meaningful predictions",
+            a.seed
+        );
+    }
     let (graph, plan) = match run::prepare(&c.graph, weights.tensors, &weights.source) {
         Ok(p) => p,
         Err(d) => {

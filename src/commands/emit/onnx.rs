@@ -4,7 +4,7 @@ use super::super::{FAILURE, SUCCESS, Streams, compile};
 use crate::compile::Compilation;
 use crate::ir::LowerOptions;
 use crate::onnx::{EmitOptions, MAX_OPSET, MIN_OPSET, write_model};
-use crate::run;
+use crate::run::{self, RunError};
 use crate::weights::Weights;
 use std::path::PathBuf;
 
@@ -43,19 +43,19 @@ pub(super) fn network(source: &Source, s: &mut Streams) -> Result<(Compilation, 
         s.diagnostics(&c, &c.diagnostics);
         return Err(FAILURE);
     }
-    let w = match weights {
-        Some(p) => run::read_weights(p, &c.graph).map_err(|e| s.io_error(e))?,
-        None => {
-            let _ = writeln!(
-                s.err,
-                "warning: no --weights given: writing generated He-initialized weights (seed {seed}), as `netc run --seed {seed}` uses"
-            );
-            run::generated_weights(&c.graph, seed)
+    let w = match run::choose_weights(&c.graph, weights, seed, run::default_memory_limit()) {
+        Ok(w) => w,
+        Err(RunError::Io(e)) => return Err(s.io_error(e)),
+        Err(RunError::Diagnostic(d)) => {
+            s.diagnostics(&c, &[*d]);
+            return Err(FAILURE);
         }
     };
-    if let Err(d) = w.tensors.validate(&c.graph, &w.source) {
-        s.diagnostics(&c, &[*d]);
-        return Err(FAILURE);
+    if w.generated() {
+        let _ = writeln!(
+            s.err,
+            "warning: no --weights given: writing generated He-initialized weights (seed {seed}), as `netc run --seed {seed}` uses"
+        );
     }
     Ok((c, w.tensors))
 }
