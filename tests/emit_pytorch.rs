@@ -18,34 +18,22 @@ use std::path::Path;
 
 const FIXTURES: &str = "tests/fixtures/pytorch";
 
+const SCRIPT: &str = "scripts/pytorch_fixtures.py";
+
 fn meta() -> serde_json::Map<String, Value> {
-    let text = std::fs::read_to_string(Path::new(FIXTURES).join("meta.json")).expect("run scripts/pytorch_fixtures.py");
-    serde_json::from_str::<Value>(&text).unwrap().as_object().unwrap().clone()
+    common::fixture_meta(FIXTURES, SCRIPT)
 }
 
 /// Every `.net` file the fixtures cover.
 fn files() -> Vec<String> {
-    let mut files = vec!["examples/cifar10/resvgg.net".to_string()];
-    for dir in ["examples", "examples/ops", "examples/zoo", "examples/imported", FIXTURES] {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|e| e == "net") {
-                files.push(p.display().to_string());
-            }
-        }
-    }
-    files.sort();
+    let mut files = common::net_files(&["examples", "examples/ops", "examples/zoo", "examples/imported", FIXTURES]);
+    files.insert(0, "examples/cifar10/resvgg.net".to_string());
     files
 }
 
 #[test]
 fn every_example_that_checks_has_a_fixture() {
-    let meta = meta();
-    for file in files() {
-        let c = compile_file(Path::new(&file), &LowerOptions::default()).unwrap();
-        let covered = meta.values().any(|m| m["file"] == file.as_str());
-        assert_eq!(covered, !c.has_errors(), "{file}: run scripts/pytorch_fixtures.py {file}");
-    }
+    common::assert_fixtures_cover(&meta(), &files(), SCRIPT);
 }
 
 #[test]

@@ -20,24 +20,15 @@ use std::path::Path;
 
 const FIXTURES: &str = "tests/fixtures/onnx";
 
+const SCRIPT: &str = "scripts/onnx_fixtures.py";
+
 fn meta() -> serde_json::Map<String, Value> {
-    let text = std::fs::read_to_string(Path::new(FIXTURES).join("meta.json")).expect("run scripts/onnx_fixtures.py");
-    serde_json::from_str::<Value>(&text).unwrap().as_object().unwrap().clone()
+    common::fixture_meta(FIXTURES, SCRIPT)
 }
 
 /// Every `.net` file the fixtures cover: the examples, the op examples and the zoo.
 fn example_files() -> Vec<String> {
-    let mut files = Vec::new();
-    for dir in ["examples", "examples/ops", "examples/zoo"] {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|e| e == "net") {
-                files.push(p.display().to_string());
-            }
-        }
-    }
-    files.sort();
-    files
+    common::net_files(&["examples", "examples/ops", "examples/zoo"])
 }
 
 /// `dims` of a value info, the batch as -1.
@@ -61,12 +52,7 @@ fn dims_of(v: &netc::onnx::proto::ValueInfoProto) -> Vec<i64> {
 
 #[test]
 fn every_example_that_checks_has_a_fixture() {
-    let meta = meta();
-    for file in example_files() {
-        let c = compile_file(Path::new(&file), &LowerOptions::default()).unwrap();
-        let covered = meta.values().any(|m| m["file"] == file.as_str());
-        assert_eq!(covered, !c.has_errors(), "{file}: run scripts/onnx_fixtures.py {file}");
-    }
+    common::assert_fixtures_cover(&meta(), &example_files(), SCRIPT);
 }
 
 #[test]

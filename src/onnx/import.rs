@@ -241,6 +241,18 @@ fn pair(v: &[i64]) -> String {
     }
 }
 
+/// The weights of a convolution whose call `text` is written up to its last argument: the
+/// weight and the bias, or `bias = false` added to the call; closes the call.
+fn close_with_bias(text: &mut String, w: &Const, b: Option<Const>) -> Vec<(&'static str, Tensor)> {
+    let mut weights = vec![("weight", w.tensor())];
+    match b {
+        Some(b) => weights.push(("bias", b.tensor())),
+        None => text.push_str(", bias = false"),
+    }
+    text.push(')');
+    weights
+}
+
 /// A float as the language writes it.
 fn float(f: f32) -> String {
     let s = format!("{f}");
@@ -464,12 +476,7 @@ impl Importer<'_> {
                 if dil != [1, 1] {
                     let _ = write!(text, ", dilation = {}", pair(&dil));
                 }
-                let mut weights = vec![("weight", w.tensor())];
-                match b {
-                    Some(b) => weights.push(("bias", b.tensor())),
-                    None => text.push_str(", bias = false"),
-                }
-                text.push(')');
+                let weights = close_with_bias(&mut text, &w, b);
                 call(self, text, weights, 3)
             }
             "ConvTranspose" => {
@@ -507,12 +514,7 @@ impl Importer<'_> {
                 if groups != 1 {
                     let _ = write!(text, ", groups = {groups}");
                 }
-                let mut weights = vec![("weight", w.tensor())];
-                match b {
-                    Some(b) => weights.push(("bias", b.tensor())),
-                    None => text.push_str(", bias = false"),
-                }
-                text.push(')');
+                let weights = close_with_bias(&mut text, &w, b);
                 call(self, text, weights, 3)
             }
             "Resize" | "Upsample" => {

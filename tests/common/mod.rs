@@ -18,3 +18,39 @@ pub fn check_output(file: &str, options: &[&str]) -> String {
     let (_, out, err) = netc(&args);
     err + &out
 }
+
+/// The `meta.json` of the fixture folder `dir` (written by the dev script `script`): one entry per
+/// fixture, each naming the `.net` file it was made from under `"file"`.
+#[allow(dead_code)]
+pub fn fixture_meta(dir: &str, script: &str) -> serde_json::Map<String, serde_json::Value> {
+    let text = std::fs::read_to_string(std::path::Path::new(dir).join("meta.json"))
+        .unwrap_or_else(|e| panic!("{dir}/meta.json: {e}; run {script}"));
+    serde_json::from_str::<serde_json::Value>(&text).unwrap().as_object().unwrap().clone()
+}
+
+/// The `.net` files directly in `dirs`, sorted.
+#[allow(dead_code)]
+pub fn net_files(dirs: &[&str]) -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|e| e == "net") {
+                files.push(p.display().to_string());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Every one of `files` that checks has a fixture in `meta`, and none that fails has one.
+#[allow(dead_code)]
+pub fn assert_fixtures_cover(meta: &serde_json::Map<String, serde_json::Value>, files: &[String], script: &str) {
+    use netc::ir::LowerOptions;
+    for file in files {
+        let c = netc::compile::compile_file(std::path::Path::new(file), &LowerOptions::default()).unwrap();
+        let covered = meta.values().any(|m| m["file"] == file.as_str());
+        assert_eq!(covered, !c.has_errors(), "{file}: run {script} {file}");
+    }
+}
