@@ -292,12 +292,7 @@ pub struct RunWeights {
 /// an archive's decompressed members) larger than the network's weights could take, stored as
 /// float64, plus a megabyte of names and headers, holds something else and is refused unread.
 pub fn read_weights(path: &Path, graph: &Graph) -> Result<RunWeights, String> {
-    let values: u64 = graph
-        .g
-        .node_indices()
-        .flat_map(|n| graph.weight_specs(n))
-        .map(|w| w.shape.iter().product::<usize>() as u64)
-        .sum();
+    let values = graph.g.node_indices().map(|n| weight_values(graph, n)).fold(0, u64::saturating_add);
     let max_bytes = values.saturating_mul(8).saturating_add(1 << 20);
     let file = io::read_tensors_limited(path, max_bytes).map_err(|e| match e.kind {
         io::IoErrorKind::TooLarge { .. } => format!(
@@ -328,15 +323,14 @@ impl RunWeights {
 
 /// The weights of a run or an emitted model: read from `path` (`--weights`), or generated from
 /// `seed`; either way only once the network's weights are known to fit in `limit` bytes
-/// (`--max-memory`, E0013), and validated against the network (E0018).
+/// (`--max-memory`, E0013). They are validated against the network where they are used
+/// ([`prepare`], or the emitter).
 pub fn choose_weights(graph: &Graph, path: Option<&Path>, seed: u64, limit: u64) -> Result<RunWeights, RunError> {
     check_memory(graph, None, limit).map_err(RunError::Diagnostic)?;
-    let weights = match path {
+    Ok(match path {
         Some(p) => read_weights(p, graph)?,
         None => generated_weights(graph, seed),
-    };
-    weights.tensors.validate(graph, &weights.source).map_err(RunError::Diagnostic)?;
-    Ok(weights)
+    })
 }
 
 /// Class names, one per line of a labels file; classes beyond the file are `class N`.
@@ -555,10 +549,10 @@ fn round_up(bytes: u64) -> String {
     }
 }
 
-/// Bytes of the weights of layer `n`, as float32.
-fn weight_bytes_of(graph: &Graph, n: NodeIndex) -> u64 {
-    let bytes = |w: &crate::ir::Weight| w.shape.iter().fold(4u64, |b, &d| b.saturating_mul(d as u64));
-    graph.weight_specs(n).iter().map(bytes).fold(0, u64::saturating_add)
+/// How many weight values layer `n` has.
+fn weight_values(graph: &Graph, n: NodeIndex) -> u64 {
+    let values = |w: &crate::ir::Weight| w.shape.iter().fold(1u64, |b, &d| b.saturating_mul(d as u64));
+    graph.weight_specs(n).iter().map(values).fold(0, u64::saturating_add)
 }
 
 /// E0013 before any weight is read or generated and before anything runs: `graph`'s weights,
@@ -566,8 +560,10 @@ fn weight_bytes_of(graph: &Graph, n: NodeIndex) -> u64 {
 /// more than `limit` bytes (`--max-memory`). The label points at the layer with the most
 /// weights, or, when the activations are what does not fit, the largest activation.
 pub fn check_memory(graph: &Graph, planned: Option<(&Plan, usize)>, limit: u64) -> Result<(), Box<Diagnostic>> {
-    let nodes: Vec<NodeIndex> = graph.g.node_indices().collect();
-    let weights = nodes.iter().map(|&n| weight_bytes_of(graph, n)).fold(0u64, u64::saturating_add);
+    // Each layer's weight bytes (float32), computed once.
+    let bytes: Vec<(NodeIndex, u64)> =
+        graph.g.node_indices().map(|n| (n, weight_values(graph, n).saturating_mul(4))).collect();
+    let weights = bytes.iter().map(|&(_, b)| b).fold(0u64, u64::saturating_add);
     let activations = planned.map_or(0, |(plan, batch)| {
         // The arena, and the batches given and returned beside it.
         let elements = |shape: &[usize]| shape.iter().product::<usize>() as u64;
@@ -581,13 +577,13 @@ pub fn check_memory(graph: &Graph, planned: Option<(&Plan, usize)>, limit: u64) 
         return Ok(());
     }
     let (what, culprit, label) = if weights > limit || planned.is_none() {
-        let n = nodes.iter().copied().max_by_key(|&n| weight_bytes_of(graph, n));
-        let label =
-            n.map(|n| format!("`{}` alone has {} of weights", graph.path(n), human_bytes(weight_bytes_of(graph, n))));
+        let largest = bytes.iter().copied().max_by_key(|&(_, b)| b);
+        let label = largest.map(|(n, b)| format!("`{}` alone has {} of weights", graph.path(n), human_bytes(b)));
+        let n = largest.map(|(n, _)| n);
         (format!("the network's weights take {}", human_bytes(weights)), n, label)
     } else {
         let batch = planned.map_or(1, |(_, b)| b);
-        let n = nodes.iter().copied().max_by_key(|&n| graph.g[n].shape.iter().product::<usize>());
+        let n = graph.g.node_indices().max_by_key(|&n| graph.g[n].shape.iter().product::<usize>());
         let label = n.map(|n| {
             let bytes = (graph.g[n].shape.iter().product::<usize>() as u64).saturating_mul(4 * batch as u64);
             format!("`{}` alone outputs {} for the batch", graph.path(n), human_bytes(bytes))

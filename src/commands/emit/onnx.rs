@@ -51,6 +51,10 @@ pub(super) fn network(source: &Source, s: &mut Streams) -> Result<(Compilation, 
             return Err(FAILURE);
         }
     };
+    if let Err(d) = w.tensors.validate(&c.graph, &w.source) {
+        s.diagnostics(&c, &[*d]);
+        return Err(FAILURE);
+    }
     if w.generated() {
         let _ = writeln!(
             s.err,
