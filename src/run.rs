@@ -107,7 +107,7 @@ pub fn open_inputs(graph: &Graph, given: &[Named]) -> Result<Inputs, RunError> {
         let input = InputFile { reader, one_sample, name: path.display().to_string() };
         // The header's shape and the first sample's type are checked against the declaration now.
         batch_shape(graph, i, &input.reader.shape, &input.name).map_err(RunError::Diagnostic)?;
-        input.read(graph, i, 0, input.samples().min(1)).map_err(RunError::Diagnostic)?;
+        input.read(graph, i, 0, input.samples().min(1))?;
         if let Some(first) = opened.first()
             && first.samples() != input.samples()
         {
@@ -151,14 +151,12 @@ impl InputFile {
     }
 
     /// Samples `start..start + count` as input `index`'s batch (E0019 when they do not fit it).
-    fn read(&self, graph: &Graph, index: usize, start: usize, count: usize) -> Result<Tensor, Box<Diagnostic>> {
+    /// A file that cannot be read (it changed since it was opened) is an I/O error, not E0019.
+    fn read(&self, graph: &Graph, index: usize, start: usize, count: usize) -> Result<Tensor, RunError> {
         let rows =
             if self.one_sample { self.reader.rows(0, self.reader.shape[0]) } else { self.reader.rows(start, count) };
-        let array = rows.map_err(|e| {
-            let node = &graph.g[graph.inputs[index]];
-            Box::new(Diagnostic::error(Code::InputMismatch, e.to_string(), node.span, "read for this input"))
-        })?;
-        input_batch(graph, index, &array, &self.name)
+        let array = rows.map_err(|e| RunError::Io(e.to_string()))?;
+        input_batch(graph, index, &array, &self.name).map_err(RunError::Diagnostic)
     }
 }
 
@@ -169,7 +167,7 @@ impl Inputs {
     }
 
     /// Samples `start..start + count` of every input.
-    pub fn read(&self, graph: &Graph, start: usize, count: usize) -> Result<Vec<Tensor>, Box<Diagnostic>> {
+    pub fn read(&self, graph: &Graph, start: usize, count: usize) -> Result<Vec<Tensor>, RunError> {
         self.0.iter().enumerate().map(|(i, f)| f.read(graph, i, start, count)).collect()
     }
 }

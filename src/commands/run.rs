@@ -163,7 +163,11 @@ pub(super) fn run(a: &RunArgs, s: &mut Streams) -> u8 {
         let count = batch_size.min(samples - start);
         let batch = match inputs.read(&c.graph, start, count) {
             Ok(b) => b,
-            Err(d) => {
+            Err(RunError::Io(e)) => {
+                drop(progress);
+                return s.io_error(e);
+            }
+            Err(RunError::Diagnostic(d)) => {
                 drop(progress);
                 s.diagnostics(&c, &[*d]);
                 return FAILURE;
